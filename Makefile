@@ -1,0 +1,99 @@
+# erlang-cluster-buildpack. `make deps` installs what the build, tests and demo need;
+# `make` builds the buildpack tree in build/buildpack (the zip's layout); `make test` runs
+# every suite; `make demo` stages the sample app and clusters it locally.
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+VERSION    := $(shell cat VERSION)
+BUILD      := build
+BP         := $(BUILD)/buildpack
+OBJ        := $(BUILD)/obj
+SANITIZE   ?=
+
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+CFLAGS     += -std=c11 -D_GNU_SOURCE -D_REENTRANT -Wall -Wextra -Werror -Isrc \
+              -DECB_VERSION='"$(VERSION)"' $(SANITIZE)
+ERL_ROOT   := /usr/lib/erlang/usr
+EI_CFLAGS  := -I$(ERL_ROOT)/include
+EI_LIBS    := $(ERL_ROOT)/lib/libei.a -lpthread
+PKG_CFLAGS := $(shell pkg-config --cflags libcjson yaml-0.1 libcurl libcares 2>/dev/null)
+CJSON_LIBS := $(shell pkg-config --libs libcjson 2>/dev/null)
+YAML_LIBS  := -Wl,-Bstatic $(shell pkg-config --libs yaml-0.1 2>/dev/null) -Wl,-Bdynamic
+CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null)
+CARES_LIBS := -Wl,-Bstatic $(shell pkg-config --libs libcares 2>/dev/null) -Wl,-Bdynamic
+RPATH      := -Wl,-rpath,'$$ORIGIN/../lib' -Wl,--enable-new-dtags
+LDFLAGS    += $(SANITIZE)
+
+COMMON_SRC := $(wildcard src/common/*.c)
+SUPPLY_SRC := $(wildcard src/supply/*.c)
+AGENT_SRC  := $(wildcard src/agent/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(OBJ)/%.o)
+SUPPLY_OBJ := $(SUPPLY_SRC:%.c=$(OBJ)/%.o)
+AGENT_OBJ  := $(AGENT_SRC:%.c=$(OBJ)/%.o)
+AGENT_LIB_OBJ := $(filter-out $(OBJ)/src/agent/main.o,$(AGENT_OBJ))
+SUPPLY_LIB_OBJ := $(filter-out $(OBJ)/src/supply/main.o,$(SUPPLY_OBJ))
+
+SUPPLY_LIBS := $(CJSON_LIBS) $(YAML_LIBS)
+AGENT_LIBS  := $(CURL_LIBS) $(CJSON_LIBS) $(YAML_LIBS) $(CARES_LIBS) $(EI_LIBS)
+
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+SHIPPED_SCRIPTS := bin/detect bin/finalize bin/compile
+TEMPLATES  := $(wildcard templates/*)
+CJSON_SO   := $(shell pkg-config --variable=libdir libcjson 2>/dev/null)/libcjson.so.1
+
+.PHONY: all deps test test-unit test-sanitize demo package clean lint
+all: $(BP)/bin/supply $(BP)/bin/erlang-cluster-agent $(BP)/lib/libcjson.so.1 \
+     $(SHIPPED_SCRIPTS:%=$(BP)/%) $(TEMPLATES:%=$(BP)/%) $(BP)/manifest.yml $(BP)/VERSION
+
+$(OBJ)/%.o: %.c $(wildcard src/*/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(EI_CFLAGS) -c $< -o $@
+
+$(BP)/bin/supply: $(COMMON_OBJ) $(SUPPLY_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SUPPLY_LIBS) $(RPATH)
+
+$(BP)/bin/erlang-cluster-agent: $(COMMON_OBJ) $(AGENT_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(RPATH)
+
+$(BP)/lib/libcjson.so.1: $(CJSON_SO)
+	@mkdir -p $(@D)
+	cp -L $< $@
+
+$(BP)/%: %
+	@mkdir -p $(@D)
+	cp -p $< $@
+
+# Unit tests link the program code minus each main().
+$(BUILD)/tests/%: tests/unit/%.c $(COMMON_OBJ) $(SUPPLY_LIB_OBJ) $(AGENT_LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(EI_CFLAGS) $(LDFLAGS) -o $@ $^ \
+	  $(shell pkg-config --libs cmocka) $(AGENT_LIBS)
+
+unit-tests: $(UNIT_BIN)
+
+deps:
+	@tests/support/install-deps
+
+test: all $(UNIT_BIN)
+	@tests/run-all
+
+test-sanitize:
+	$(MAKE) clean
+	$(MAKE) SANITIZE='-fsanitize=address,undefined -fno-omit-frame-pointer' CFLAGS='-O1 -g' test
+
+demo: all
+	@tests/support/demo
+
+package: all
+	@tests/support/package "$(VERSION)"
+
+lint:
+	shellcheck -S warning bin/* templates/*.sh tests/support/* .ci/run 2>/dev/null | head -50
+
+clean:
+	rm -rf $(BUILD)
