@@ -1,0 +1,298 @@
+#include "agent/erlang_node.h"
+
+#include "common/fsutil.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+static void free_secret(char *s)
+{
+    if (s) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int erlang_node_init(struct erlang_node *node, const char *target, int port, bool epmd,
+                     const char *cookie, char *err, size_t errlen)
+{
+    memset(node, 0, sizeof *node);
+    node->fd = -1;
+    const char *at = strchr(target, '@');
+    if (!at || at[1] == '\0') {
+        snprintf(err, errlen, "app node name %s has no host part (need base@host)", target);
+        return -1;
+    }
+    if (!cookie || !*cookie) {
+        snprintf(err, errlen, "no Erlang cookie");
+        return -1;
+    }
+    if (strlen(cookie) >= MAXATOMLEN) {
+        snprintf(err, errlen, "Erlang cookie longer than %d bytes", MAXATOMLEN - 1);
+        return -1;
+    }
+    node->target = strdup(target);
+    node->host = strdup(at + 1);
+    node->cookie = strdup(cookie);
+    node->port = port;
+    node->epmd = epmd;
+    if (!node->target || !node->host || !node->cookie) {
+        snprintf(err, errlen, "out of memory");
+        erlang_node_free(node);
+        return -1;
+    }
+    if (ei_init() != 0) {
+        snprintf(err, errlen, "erl_interface initialisation failed");
+        erlang_node_free(node);
+        return -1;
+    }
+    return 0;
+}
+
+void erlang_node_free(struct erlang_node *node)
+{
+    erlang_node_disconnect(node);
+    free(node->target);
+    free(node->host);
+    free_secret(node->cookie);
+    explicit_bzero(&node->cnode, sizeof node->cnode);
+    node->target = node->host = node->cookie = NULL;
+}
+
+bool erlang_node_connected(const struct erlang_node *node)
+{
+    return node->fd >= 0;
+}
+
+void erlang_node_disconnect(struct erlang_node *node)
+{
+    if (node->fd >= 0) {
+        ei_close_connection(node->fd);
+        node->fd = -1;
+    }
+}
+
+static const char *ei_error_text(int code)
+{
+    switch (code) {
+    case EIO: return "handshake refused (wrong cookie, or not an Erlang node)";
+    case ETIMEDOUT: return "timed out";
+    case EHOSTUNREACH: return "host unreachable or node not running";
+    case ECONNREFUSED: return "connection refused (node not listening yet)";
+    case ENOMEM: return "out of memory";
+    default: return code ? strerror(code) : "unknown error";
+    }
+}
+
+int erlang_node_connect(struct erlang_node *node, unsigned timeout_ms, char *err, size_t errlen)
+{
+    if (node->fd >= 0)
+        return 0;
+    /* A fresh name per connection: the node may not have noticed the last one is gone. */
+    uint32_t nonce = 0;
+    if (getrandom(&nonce, sizeof nonce, GRND_NONBLOCK) != (ssize_t)sizeof nonce)
+        nonce = (uint32_t)monotonic_ms();
+    char alive[64], full[MAXNODELEN];
+    snprintf(alive, sizeof alive, "erlang-cluster-agent-%ld-%u-%08x", (long)getpid(),
+             ++node->connects, nonce);
+    snprintf(full, sizeof full, "%s@%s", alive, node->host);
+    if (ei_connect_xinit(&node->cnode, node->host, alive, full, NULL, node->cookie,
+                         (unsigned)(nonce | 1u)) < 0) {
+        snprintf(err, errlen, "cannot set up C node %s: %s", full, ei_error_text(erl_errno));
+        return -1;
+    }
+    int fd;
+    if (node->epmd)
+        fd = ei_connect_tmo(&node->cnode, node->target, timeout_ms);
+    else
+        fd = ei_connect_host_port_tmo(&node->cnode, node->host, node->port, timeout_ms);
+    if (fd < 0) {
+        int code = erl_errno;
+        if (node->epmd)
+            snprintf(err, errlen, "cannot connect to app node %s via epmd: %s", node->target,
+                     ei_error_text(code));
+        else
+            snprintf(err, errlen, "cannot connect to app node %s on port %d: %s", node->target,
+                     node->port, ei_error_text(code));
+        return -1;
+    }
+    node->fd = fd;
+    return 0;
+}
+
+/* Sends an rpc and waits (bounded) for its {rex, Reply}; reply then holds Reply at index 0. */
+static int rpc_call(struct erlang_node *node, const char *mod, const char *fun,
+                    const ei_x_buff *args, ei_x_buff *reply, unsigned timeout_ms, char *err,
+                    size_t errlen)
+{
+    if (node->fd < 0) {
+        snprintf(err, errlen, "not connected to app node %s", node->target);
+        return -1;
+    }
+    if (ei_rpc_to(&node->cnode, node->fd, (char *)mod, (char *)fun, args->buff, args->index) < 0) {
+        snprintf(err, errlen, "rpc %s:%s to %s failed to send: %s", mod, fun, node->target,
+                 ei_error_text(erl_errno));
+        erlang_node_disconnect(node);
+        return -1;
+    }
+    int64_t deadline = monotonic_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - monotonic_ms();
+        if (left <= 0) {
+            snprintf(err, errlen, "rpc %s:%s to %s: no answer within %u ms", mod, fun,
+                     node->target, timeout_ms);
+            erlang_node_disconnect(node);
+            return -1;
+        }
+        erlang_msg msg;
+        reply->index = 0;
+        int r = ei_rpc_from(&node->cnode, node->fd, (int)left, &msg, reply);
+        if (r == ERL_TICK)
+            continue;
+        if (r == ERL_TIMEOUT)
+            continue; /* the deadline check above reports it */
+        if (r < 0) {
+            snprintf(err, errlen, "rpc %s:%s to %s: connection lost: %s", mod, fun, node->target,
+                     ei_error_text(erl_errno));
+            erlang_node_disconnect(node);
+            return -1;
+        }
+        if (msg.msgtype != ERL_SEND && msg.msgtype != ERL_REG_SEND)
+            continue;
+        int index = 0, version, arity;
+        char tag[MAXATOMLEN];
+        if (ei_decode_version(reply->buff, &index, &version) < 0 ||
+            ei_decode_tuple_header(reply->buff, &index, &arity) < 0 || arity != 2 ||
+            ei_decode_atom(reply->buff, &index, tag) < 0 || strcmp(tag, "rex") != 0)
+            continue; /* not our reply */
+        reply->index -= index;
+        memmove(reply->buff, reply->buff + index, (size_t)reply->index);
+        return 0;
+    }
+}
+
+int erlang_node_list(struct erlang_node *node, struct strlist *out, unsigned timeout_ms,
+                     char *err, size_t errlen)
+{
+    ei_x_buff args, reply;
+    if (ei_x_new(&args) < 0 || ei_x_new(&reply) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = -1;
+    if (ei_x_encode_empty_list(&args) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    if (rpc_call(node, "erlang", "nodes", &args, &reply, timeout_ms, err, errlen) != 0)
+        goto done;
+    int index = 0, count;
+    if (ei_decode_list_header(reply.buff, &index, &count) < 0) {
+        snprintf(err, errlen, "erlang:nodes() on %s answered something other than a list",
+                 node->target);
+        goto done;
+    }
+    for (int i = 0; i < count; i++) {
+        char name[MAXATOMLEN_UTF8];
+        if (ei_decode_atom(reply.buff, &index, name) < 0) {
+            snprintf(err, errlen, "erlang:nodes() on %s answered a non-atom", node->target);
+            goto done;
+        }
+        if (strlist_add(out, name) != 0) {
+            snprintf(err, errlen, "out of memory");
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    ei_x_free(&args);
+    ei_x_free(&reply);
+    return rc;
+}
+
+int erlang_node_connect_peer(struct erlang_node *node, const char *peer, unsigned timeout_ms,
+                             char *err, size_t errlen)
+{
+    ei_x_buff args, reply;
+    if (ei_x_new(&args) < 0 || ei_x_new(&reply) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = -1;
+    /* erlang:spawn(net_kernel, connect_node, [Peer]) */
+    if (ei_x_encode_list_header(&args, 3) < 0 || ei_x_encode_atom(&args, "net_kernel") < 0 ||
+        ei_x_encode_atom(&args, "connect_node") < 0 || ei_x_encode_list_header(&args, 1) < 0 ||
+        ei_x_encode_atom(&args, peer) < 0 || ei_x_encode_empty_list(&args) < 0 ||
+        ei_x_encode_empty_list(&args) < 0) {
+        snprintf(err, errlen, "cannot encode the connect request for %s", peer);
+        goto done;
+    }
+    if (rpc_call(node, "erlang", "spawn", &args, &reply, timeout_ms, err, errlen) != 0)
+        goto done;
+    int index = 0, type, size;
+    if (ei_get_type(reply.buff, &index, &type, &size) < 0 ||
+        (type != ERL_PID_EXT && type != ERL_NEW_PID_EXT)) {
+        snprintf(err, errlen, "app node %s refused to start a connection to %s", node->target,
+                 peer);
+        goto done;
+    }
+    rc = 0;
+done:
+    ei_x_free(&args);
+    ei_x_free(&reply);
+    return rc;
+}
+
+int erlang_node_handle_input(struct erlang_node *node, char *err, size_t errlen)
+{
+    if (node->fd < 0) {
+        snprintf(err, errlen, "not connected");
+        return -1;
+    }
+    ei_x_buff buf;
+    if (ei_x_new(&buf) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    erlang_msg msg;
+    int r = ei_xreceive_msg_tmo(node->fd, &msg, &buf, 200);
+    int code = erl_errno;
+    ei_x_free(&buf);
+    if (r == ERL_ERROR && code != ETIMEDOUT && code != EAGAIN) {
+        snprintf(err, errlen, "connection to app node %s closed: %s", node->target,
+                 ei_error_text(code));
+        erlang_node_disconnect(node);
+        return -1;
+    }
+    return 0;
+}
+
+char *erlang_read_cookie(const char *path, char *err, size_t errlen)
+{
+    char *data = NULL;
+    if (fs_read_file(path, 4096, &data, NULL, err, errlen) != 0)
+        return NULL;
+    size_t n = strcspn(data, "\r\n");
+    data[n] = '\0';
+    while (n > 0 && (data[n - 1] == ' ' || data[n - 1] == '\t'))
+        data[--n] = '\0';
+    if (n == 0) {
+        snprintf(err, errlen, "cookie file %s is empty", path);
+        free(data);
+        return NULL;
+    }
+    return data;
+}

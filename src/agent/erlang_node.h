@@ -1,0 +1,49 @@
+/* The Erlang side: a hidden C node (erl_interface) connected to the local app node, which it
+ * asks for nodes() and has connect to missing peers. Every call is bounded by a timeout. */
+#ifndef ECB_AGENT_ERLANG_NODE_H
+#define ECB_AGENT_ERLANG_NODE_H
+
+#include "agent/strlist.h"
+
+#include <ei.h>
+#include <stdbool.h>
+
+struct erlang_node {
+    ei_cnode cnode;
+    int fd;              /* connection to the app node, -1 when not connected */
+    char *target;        /* the app node's name, base@host */
+    char *host;          /* its host part */
+    int port;            /* its distribution port (epmd-less) */
+    bool epmd;           /* look the port up through epmd instead */
+    char *cookie;        /* secret */
+    unsigned connects;   /* for a fresh C node name on every connection */
+};
+
+/* Copies its arguments. Returns -1 with err set on bad input. */
+int erlang_node_init(struct erlang_node *node, const char *target, int port, bool epmd,
+                     const char *cookie, char *err, size_t errlen);
+void erlang_node_free(struct erlang_node *node);
+
+/* Connects (if not connected) within timeout_ms. */
+int erlang_node_connect(struct erlang_node *node, unsigned timeout_ms, char *err, size_t errlen);
+void erlang_node_disconnect(struct erlang_node *node);
+bool erlang_node_connected(const struct erlang_node *node);
+
+/* erlang:nodes() of the app node, into out (empty on entry). On failure the connection is
+ * closed (a late answer must not be taken for the next one). */
+int erlang_node_list(struct erlang_node *node, struct strlist *out, unsigned timeout_ms,
+                     char *err, size_t errlen);
+
+/* Has the app node start net_kernel:connect_node(Peer) in a process of its own, so a dead
+ * peer's connect timeout never blocks this loop; the outcome shows in a later nodes(). */
+int erlang_node_connect_peer(struct erlang_node *node, const char *peer, unsigned timeout_ms,
+                             char *err, size_t errlen);
+
+/* The connection's fd is readable outside a call: answer ticks. Returns -1 when the
+ * connection is gone (the node stopped or dropped us). */
+int erlang_node_handle_input(struct erlang_node *node, char *err, size_t errlen);
+
+/* Reads the cookie from a cookie file (first line, trimmed). malloc'd; NULL with err set. */
+char *erlang_read_cookie(const char *path, char *err, size_t errlen);
+
+#endif

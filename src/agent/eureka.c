@@ -1,0 +1,485 @@
+#include "agent/eureka.h"
+
+#include "agent/oauth.h"
+#include "common/node_name.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REJECTS_REMEMBERED 256
+
+char *eureka_app_name(const char *cluster_name)
+{
+    char *app = strdup(cluster_name);
+    if (!app)
+        return NULL;
+    for (char *p = app; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        *p = (isalnum(c) || c == '.' || c == '-') && c < 128 ? (char)toupper(c) : '-';
+    }
+    return app;
+}
+
+char *eureka_instance_id(const struct eureka_self *self)
+{
+    size_t n = strlen(self->instance_ip) + strlen(self->instance_guid) + 2;
+    char *id = malloc(n);
+    if (id)
+        snprintf(id, n, "%s:%s", self->instance_ip, self->instance_guid);
+    return id;
+}
+
+static cJSON *port_object(int port, bool enabled)
+{
+    cJSON *obj = cJSON_CreateObject();
+    if (!obj)
+        return NULL;
+    if (!cJSON_AddNumberToObject(obj, "$", port) ||
+        !cJSON_AddStringToObject(obj, "@enabled", enabled ? "true" : "false")) {
+        cJSON_Delete(obj);
+        return NULL;
+    }
+    return obj;
+}
+
+char *eureka_registration_body(const struct eureka_self *self)
+{
+    char *app = eureka_app_name(self->cluster_name);
+    char *instance_id = eureka_instance_id(self);
+    cJSON *root = cJSON_CreateObject();
+    cJSON *inst = cJSON_CreateObject();
+    cJSON *dc = cJSON_CreateObject();
+    cJSON *lease = cJSON_CreateObject();
+    cJSON *meta = cJSON_CreateObject();
+    cJSON *port = port_object(self->dist_port, true);
+    cJSON *secure_port = port_object(443, false);
+    char *text = NULL;
+    if (!app || !instance_id || !root || !inst || !dc || !lease || !meta || !port ||
+        !secure_port)
+        goto done;
+
+    char dist_port[16], index[16];
+    snprintf(dist_port, sizeof dist_port, "%d", self->dist_port);
+    snprintf(index, sizeof index, "%d", self->instance_index);
+    bool ok = cJSON_AddStringToObject(dc, "@class",
+                                      "com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo") &&
+              cJSON_AddStringToObject(dc, "name", "MyOwn") &&
+              cJSON_AddNumberToObject(lease, "renewalIntervalInSecs", self->renewal_interval_s) &&
+              cJSON_AddNumberToObject(lease, "durationInSecs", self->lease_duration_s) &&
+              cJSON_AddStringToObject(meta, EUREKA_META_NODE_NAME, self->node_name) &&
+              cJSON_AddStringToObject(meta, EUREKA_META_DIST_PORT, dist_port) &&
+              cJSON_AddStringToObject(meta, EUREKA_META_DIST_MODE,
+                                      self->epmd ? "epmd" : "epmd-less") &&
+              cJSON_AddStringToObject(meta, EUREKA_META_CLUSTER, self->cluster_name) &&
+              cJSON_AddStringToObject(meta, "cfAppGuid", self->app_guid ? self->app_guid : "") &&
+              cJSON_AddStringToObject(meta, "cfInstanceIndex", index) &&
+              cJSON_AddStringToObject(meta, "instanceId", self->instance_guid) &&
+              cJSON_AddStringToObject(inst, "instanceId", instance_id) &&
+              cJSON_AddStringToObject(inst, "hostName", self->instance_ip) &&
+              cJSON_AddStringToObject(inst, "app", app) &&
+              cJSON_AddStringToObject(inst, "ipAddr", self->instance_ip) &&
+              cJSON_AddStringToObject(inst, "status", "UP") &&
+              cJSON_AddStringToObject(inst, "vipAddress", self->cluster_name) &&
+              cJSON_AddStringToObject(inst, "secureVipAddress", self->cluster_name);
+    if (!ok)
+        goto done;
+    cJSON_AddItemToObject(inst, "port", port);
+    port = NULL;
+    cJSON_AddItemToObject(inst, "securePort", secure_port);
+    secure_port = NULL;
+    cJSON_AddItemToObject(inst, "dataCenterInfo", dc);
+    dc = NULL;
+    cJSON_AddItemToObject(inst, "leaseInfo", lease);
+    lease = NULL;
+    cJSON_AddItemToObject(inst, "metadata", meta);
+    meta = NULL;
+    cJSON_AddItemToObject(root, "instance", inst);
+    inst = NULL;
+    text = cJSON_PrintUnformatted(root);
+done:
+    cJSON_Delete(port);
+    cJSON_Delete(secure_port);
+    cJSON_Delete(dc);
+    cJSON_Delete(lease);
+    cJSON_Delete(meta);
+    cJSON_Delete(inst);
+    cJSON_Delete(root);
+    free(app);
+    free(instance_id);
+    return text;
+}
+
+static const char *string_member(const cJSON *obj, const char *key)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+static void consider_instance(const cJSON *inst, const struct eureka_self *self,
+                              const char *self_id, struct strlist *peers, eureka_reject_fn reject,
+                              void *ctx, int *oom)
+{
+    if (!cJSON_IsObject(inst))
+        return;
+    const char *id = string_member(inst, "instanceId");
+    const char *status = string_member(inst, "status");
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(inst, "metadata");
+    const char *cluster = cJSON_IsObject(meta) ? string_member(meta, EUREKA_META_CLUSTER) : NULL;
+    const char *name = cJSON_IsObject(meta) ? string_member(meta, EUREKA_META_NODE_NAME) : NULL;
+
+    /* Expired, starting or out-of-service instances are listed too: skip them quietly. */
+    if (!status || strcmp(status, "UP") != 0)
+        return;
+    if (id && strcmp(id, self_id) == 0)
+        return;
+    if (name && strcmp(name, self->node_name) == 0)
+        return;
+    if (!cluster || strcmp(cluster, self->cluster_name) != 0) {
+        if (reject)
+            reject(ctx, id, name, "not a member of this cluster (metadata " EUREKA_META_CLUSTER
+                                  " differs or is missing)");
+        return;
+    }
+    if (!name) {
+        if (reject)
+            reject(ctx, id, NULL, "no " EUREKA_META_NODE_NAME " in its metadata");
+        return;
+    }
+    if (!node_name_valid(name)) {
+        if (reject)
+            reject(ctx, id, name, "invalid Erlang node name (need base@ip-or-hostname)");
+        return;
+    }
+    if (strlist_add_unique(peers, name) != 0)
+        *oom = 1;
+}
+
+int eureka_parse_peers(const char *body, const struct eureka_self *self, struct strlist *peers,
+                       eureka_reject_fn reject, void *ctx, char *err, size_t errlen)
+{
+    cJSON *root = cJSON_Parse(body);
+    if (!cJSON_IsObject(root)) {
+        snprintf(err, errlen, "registry answer is not JSON");
+        cJSON_Delete(root);
+        return -1;
+    }
+    const cJSON *app = cJSON_GetObjectItemCaseSensitive(root, "application");
+    /* Some servers wrap one application in an array. */
+    if (cJSON_IsArray(app))
+        app = cJSON_GetArrayItem(app, 0);
+    if (!cJSON_IsObject(app)) {
+        snprintf(err, errlen, "registry answer has no \"application\" object");
+        cJSON_Delete(root);
+        return -1;
+    }
+    char *self_id = eureka_instance_id(self);
+    if (!self_id) {
+        snprintf(err, errlen, "out of memory");
+        cJSON_Delete(root);
+        return -1;
+    }
+    int oom = 0;
+    const cJSON *instances = cJSON_GetObjectItemCaseSensitive(app, "instance");
+    if (cJSON_IsArray(instances)) {
+        const cJSON *inst;
+        cJSON_ArrayForEach(inst, instances)
+            consider_instance(inst, self, self_id, peers, reject, ctx, &oom);
+    } else if (cJSON_IsObject(instances)) {
+        consider_instance(instances, self, self_id, peers, reject, ctx, &oom);
+    } else if (instances && !cJSON_IsNull(instances)) {
+        snprintf(err, errlen, "registry answer has an \"instance\" that is neither list nor object");
+        free(self_id);
+        cJSON_Delete(root);
+        return -1;
+    }
+    free(self_id);
+    cJSON_Delete(root);
+    if (oom) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* --- the back end --------------------------------------------------------------------- */
+
+struct eureka_state {
+    struct http_client *http;
+    struct oauth *oauth;               /* NULL: the registry takes no token */
+    const struct log_sink *log;
+    long call_timeout_ms;
+    char *app_url;                     /* <base>/eureka/apps/<APP> */
+    char *instance_url;                /* <app_url>/<instanceId> */
+    char *registration;                /* JSON body */
+    struct eureka_self self;           /* strings owned below */
+    char *owned[6];
+    struct strlist rejected;           /* "<id>\n<name>\n<reason>" already logged */
+};
+
+static char *dup_or_empty(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+static char *eureka_base(const char *uri)
+{
+    size_t n = strlen(uri);
+    while (n > 0 && uri[n - 1] == '/')
+        n--;
+    bool has_suffix = (n >= 7 && strncmp(uri + n - 7, "/eureka", 7) == 0) ||
+                      (n >= 10 && strncmp(uri + n - 10, "/eureka/v2", 10) == 0);
+    size_t len = n + (has_suffix ? 0 : 7) + 1;
+    char *base = malloc(len);
+    if (base)
+        snprintf(base, len, "%.*s%s", (int)n, uri, has_suffix ? "" : "/eureka");
+    return base;
+}
+
+static void log_reject_once(void *ctx, const char *instance_id, const char *node_name,
+                            const char *reason)
+{
+    struct eureka_state *st = ctx;
+    char key[700];
+    snprintf(key, sizeof key, "%s\n%s\n%s", instance_id ? instance_id : "",
+             node_name ? node_name : "", reason);
+    if (strlist_contains(&st->rejected, key))
+        return;
+    if (st->rejected.len < REJECTS_REMEMBERED && strlist_add(&st->rejected, key) != 0)
+        return;
+    /* Names from the network are printed with %.*s and escaped by the caller's rules: keep
+     * only printable ASCII so a hostile name cannot forge log lines. */
+    char shown[128];
+    size_t j = 0;
+    for (const char *p = node_name ? node_name : "(none)"; *p && j + 1 < sizeof shown; p++)
+        shown[j++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
+    shown[j] = '\0';
+    char shown_id[128];
+    j = 0;
+    for (const char *p = instance_id ? instance_id : "(none)"; *p && j + 1 < sizeof shown_id; p++)
+        shown_id[j++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
+    shown_id[j] = '\0';
+    LOG_WARN(st->log, "ignoring registry instance %s (node %s): %s", shown_id, shown, reason);
+}
+
+/* One Eureka call with the bearer token; on 401 a new token and one retry. */
+static enum registry_status eureka_call(struct eureka_state *st, struct http_request *req,
+                                        struct http_response *resp, int64_t now_ms,
+                                        long timeout_ms, char *err, size_t errlen)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        req->bearer_token = NULL;
+        req->timeout_ms = timeout_ms;
+        if (st->oauth) {
+            int interrupted = 0;
+            const char *token = oauth_token(st->oauth, now_ms, timeout_ms, &interrupted, err,
+                                            errlen);
+            if (!token)
+                return interrupted ? REGISTRY_INTERRUPTED : REGISTRY_FAILED;
+            req->bearer_token = token;
+        }
+        enum http_result r = http_perform(st->http, req, resp);
+        if (r == HTTP_INTERRUPTED)
+            return REGISTRY_INTERRUPTED;
+        if (r != HTTP_OK) {
+            snprintf(err, errlen, "%s", resp->error);
+            return REGISTRY_FAILED;
+        }
+        if (resp->status == 401 && st->oauth && attempt == 0) {
+            http_response_free(resp);
+            oauth_invalidate(st->oauth);
+            continue;
+        }
+        return REGISTRY_OK;
+    }
+    return REGISTRY_OK;
+}
+
+static void describe_status(const char *what, const struct http_response *resp, char *err,
+                            size_t errlen)
+{
+    char body[160] = "";
+    if (resp->body && resp->body_len > 0) {
+        size_t j = 0;
+        for (size_t i = 0; i < resp->body_len && j + 1 < sizeof body; i++)
+            body[j++] = (resp->body[i] >= 0x20 && resp->body[i] < 0x7f) ? resp->body[i] : ' ';
+        body[j] = '\0';
+    }
+    snprintf(err, errlen, "%s answered HTTP %ld%s%s%s", what, resp->status,
+             resp->status == 401 ? " (token rejected)" : resp->status == 403 ? " (forbidden)" : "",
+             body[0] ? ": " : "", body);
+}
+
+static enum registry_status eureka_register(void *state, int64_t now_ms, char *err,
+                                            size_t errlen)
+{
+    struct eureka_state *st = state;
+    struct http_request req = {.method = "POST",
+                               .url = st->app_url,
+                               .accept = "application/json",
+                               .content_type = "application/json",
+                               .body = st->registration};
+    struct http_response resp;
+    enum registry_status s = eureka_call(st, &req, &resp, now_ms, st->call_timeout_ms, err, errlen);
+    if (s != REGISTRY_OK)
+        return s;
+    if (resp.status != 204 && resp.status != 200) {
+        describe_status("registration", &resp, err, errlen);
+        s = REGISTRY_FAILED;
+    }
+    http_response_free(&resp);
+    return s;
+}
+
+static enum registry_status eureka_renew(void *state, int64_t now_ms, char *err, size_t errlen)
+{
+    struct eureka_state *st = state;
+    struct http_request req = {.method = "PUT", .url = st->instance_url, .accept = "application/json"};
+    struct http_response resp;
+    enum registry_status s = eureka_call(st, &req, &resp, now_ms, st->call_timeout_ms, err, errlen);
+    if (s != REGISTRY_OK)
+        return s;
+    if (resp.status == 404) {
+        snprintf(err, errlen, "lease renewal answered 404: the registry no longer knows us");
+        s = REGISTRY_NOT_REGISTERED;
+    } else if (resp.status != 200 && resp.status != 204) {
+        describe_status("lease renewal", &resp, err, errlen);
+        s = REGISTRY_FAILED;
+    }
+    http_response_free(&resp);
+    return s;
+}
+
+static enum registry_status eureka_discover(void *state, int64_t now_ms, struct strlist *peers,
+                                            char *err, size_t errlen)
+{
+    struct eureka_state *st = state;
+    struct http_request req = {.method = "GET", .url = st->app_url, .accept = "application/json"};
+    struct http_response resp;
+    enum registry_status s = eureka_call(st, &req, &resp, now_ms, st->call_timeout_ms, err, errlen);
+    if (s != REGISTRY_OK)
+        return s;
+    if (resp.status == 404) {
+        /* No instances of the app (yet): an empty answer, not a failure. */
+    } else if (resp.status != 200) {
+        describe_status("discovery", &resp, err, errlen);
+        s = REGISTRY_FAILED;
+    } else if (eureka_parse_peers(resp.body, &st->self, peers, log_reject_once, st, err, errlen) !=
+               0) {
+        strlist_clear(peers);
+        s = REGISTRY_FAILED;
+    }
+    http_response_free(&resp);
+    return s;
+}
+
+static enum registry_status eureka_deregister(void *state, int64_t now_ms, long budget_ms,
+                                              char *err, size_t errlen)
+{
+    struct eureka_state *st = state;
+    struct http_request req = {.method = "DELETE", .url = st->instance_url, .accept = "application/json"};
+    struct http_response resp;
+    /* A token fetch and the DELETE share the budget. */
+    enum registry_status s = eureka_call(st, &req, &resp, now_ms, budget_ms / 2, err, errlen);
+    if (s != REGISTRY_OK)
+        return s;
+    if (resp.status != 200 && resp.status != 204 && resp.status != 404) {
+        describe_status("deregistration", &resp, err, errlen);
+        s = REGISTRY_FAILED;
+    }
+    http_response_free(&resp);
+    return s;
+}
+
+static void eureka_destroy(void *state)
+{
+    struct eureka_state *st = state;
+    if (!st)
+        return;
+    oauth_free(st->oauth);
+    free(st->app_url);
+    free(st->instance_url);
+    free(st->registration);
+    for (size_t i = 0; i < sizeof st->owned / sizeof st->owned[0]; i++)
+        free(st->owned[i]);
+    strlist_clear(&st->rejected);
+    free(st);
+}
+
+int eureka_backend_new(const struct eureka_options *opts, const struct eureka_self *self,
+                       struct http_client *http, const struct log_sink *log,
+                       struct registry_backend *out, char *err, size_t errlen)
+{
+    struct eureka_state *st = calloc(1, sizeof *st);
+    char *base = NULL, *app = NULL, *id = NULL;
+    if (!st)
+        goto oom;
+    st->http = http;
+    st->log = log;
+    st->call_timeout_ms = opts->call_timeout_ms > 0 ? opts->call_timeout_ms : 3000;
+    st->self = *self;
+    st->owned[0] = dup_or_empty(self->cluster_name);
+    st->owned[1] = dup_or_empty(self->node_name);
+    st->owned[2] = dup_or_empty(self->instance_ip);
+    st->owned[3] = dup_or_empty(self->instance_guid);
+    st->owned[4] = dup_or_empty(self->app_guid);
+    for (int i = 0; i < 5; i++)
+        if (!st->owned[i])
+            goto oom;
+    st->self.cluster_name = st->owned[0];
+    st->self.node_name = st->owned[1];
+    st->self.instance_ip = st->owned[2];
+    st->self.instance_guid = st->owned[3];
+    st->self.app_guid = st->owned[4];
+
+    base = eureka_base(opts->uri);
+    app = eureka_app_name(self->cluster_name);
+    id = eureka_instance_id(self);
+    st->registration = eureka_registration_body(&st->self);
+    if (!base || !app || !id || !st->registration)
+        goto oom;
+    size_t n = strlen(base) + strlen(app) + 8;
+    st->app_url = malloc(n);
+    if (!st->app_url)
+        goto oom;
+    snprintf(st->app_url, n, "%s/apps/%s", base, app);
+    n = strlen(st->app_url) + strlen(id) + 2;
+    st->instance_url = malloc(n);
+    if (!st->instance_url)
+        goto oom;
+    snprintf(st->instance_url, n, "%s/%s", st->app_url, id);
+
+    if (opts->client_id && *opts->client_id) {
+        if (!opts->access_token_uri || !*opts->access_token_uri) {
+            snprintf(err, errlen, "registry binding has client_id but no access_token_uri");
+            goto fail;
+        }
+        st->oauth = oauth_new(http, opts->access_token_uri, opts->client_id, opts->client_secret);
+        if (!st->oauth)
+            goto oom;
+    }
+    free(base);
+    free(app);
+    free(id);
+    *out = (struct registry_backend){
+        .name = "eureka",
+        .has_lease = true,
+        .state = st,
+        .register_self = eureka_register,
+        .renew = eureka_renew,
+        .discover = eureka_discover,
+        .deregister = eureka_deregister,
+        .destroy = eureka_destroy,
+    };
+    return 0;
+oom:
+    snprintf(err, errlen, "cannot set up the Eureka client: out of memory");
+fail:
+    free(base);
+    free(app);
+    free(id);
+    eureka_destroy(st);
+    return -1;
+}

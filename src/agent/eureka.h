@@ -1,0 +1,65 @@
+/* The Eureka client, per ../shared/spec/eureka.md: register (POST), renew (PUT, 404 means
+ * register again), discover (GET, JSON), deregister (DELETE), with an OAuth2 bearer token when
+ * the binding has client credentials. */
+#ifndef ECB_AGENT_EUREKA_H
+#define ECB_AGENT_EUREKA_H
+
+#include "agent/http.h"
+#include "agent/registry.h"
+#include "agent/strlist.h"
+#include "common/log.h"
+
+/* Metadata keys this agent writes and reads. */
+#define EUREKA_META_NODE_NAME "erlangNodeName"
+#define EUREKA_META_DIST_PORT "erlangDistPort"
+#define EUREKA_META_DIST_MODE "erlangDistMode"
+#define EUREKA_META_CLUSTER "erlangCluster"
+
+/* Who we are, as registered. */
+struct eureka_self {
+    const char *cluster_name;   /* registry app = this, upper-cased */
+    const char *node_name;      /* full Erlang node name */
+    const char *instance_ip;    /* CF_INSTANCE_INTERNAL_IP */
+    const char *instance_guid;
+    const char *app_guid;       /* may be NULL */
+    int instance_index;         /* -1 when unknown */
+    int dist_port;
+    bool epmd;                  /* distribution mode: epmd or epmd-less */
+    int renewal_interval_s;
+    int lease_duration_s;
+};
+
+/* The registry app name: cluster name with characters outside [0-9A-Za-z.-] replaced by '-',
+ * upper-cased. malloc'd. */
+char *eureka_app_name(const char *cluster_name);
+
+/* "<internal-ip>:<instance-guid>", malloc'd. */
+char *eureka_instance_id(const struct eureka_self *self);
+
+/* The POST body {"instance":{...}}, malloc'd JSON text. */
+char *eureka_registration_body(const struct eureka_self *self);
+
+/* Called once per rejected instance of an otherwise parsable answer. */
+typedef void (*eureka_reject_fn)(void *ctx, const char *instance_id, const char *node_name,
+                                 const char *reason);
+
+/* Parses a GET /apps/{APP} answer: keeps UP instances of our cluster (metadata), not
+ * ourselves, whose node names pass node_name_valid. `instance` may be an array or one object.
+ * Returns 0, or -1 with err set when the answer is not a Eureka application. */
+int eureka_parse_peers(const char *body, const struct eureka_self *self, struct strlist *peers,
+                       eureka_reject_fn reject, void *ctx, char *err, size_t errlen);
+
+struct eureka_options {
+    const char *uri;               /* the binding's uri (with or without /eureka) */
+    const char *client_id;         /* NULL: no OAuth2 */
+    const char *client_secret;
+    const char *access_token_uri;
+    long call_timeout_ms;          /* per call */
+};
+
+/* A registry back end talking to Eureka. self's strings are copied. */
+int eureka_backend_new(const struct eureka_options *opts, const struct eureka_self *self,
+                       struct http_client *http, const struct log_sink *log,
+                       struct registry_backend *out, char *err, size_t errlen);
+
+#endif

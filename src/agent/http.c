@@ -1,0 +1,427 @@
+#include "agent/http.h"
+
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+
+struct http_client {
+    CURLM *multi;     /* owns the connection cache, so keep-alive survives between calls */
+    CURL *easy;
+    char *ca_bundle;  /* PEM blob handed to libcurl */
+    size_t ca_bundle_len;
+    long connect_timeout_ms;
+    size_t max_body;
+    int interrupt_fd;
+};
+
+struct body_buffer {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t max;
+    bool too_big;
+    bool out_of_memory;
+};
+
+static int append_file(char **buf, size_t *len, size_t *cap, const char *path, char *err,
+                       size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot read CA certificates %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (*len + n + 2 > *cap) {
+            size_t ncap = (*cap ? *cap * 2 : 65536);
+            while (ncap < *len + n + 2)
+                ncap *= 2;
+            char *nbuf = realloc(*buf, ncap);
+            if (!nbuf) {
+                snprintf(err, errlen, "cannot read CA certificates %s: out of memory", path);
+                fclose(f);
+                return -1;
+            }
+            *buf = nbuf;
+            *cap = ncap;
+        }
+        memcpy(*buf + *len, chunk, n);
+        *len += n;
+    }
+    bool failed = ferror(f);
+    if (fclose(f) != 0 || failed) {
+        snprintf(err, errlen, "cannot read CA certificates %s: %s", path, strerror(errno));
+        return -1;
+    }
+    /* Concatenated PEM files need a line break between them. */
+    if (*len > 0 && (*buf)[*len - 1] != '\n')
+        (*buf)[(*len)++] = '\n';
+    return 0;
+}
+
+static bool has_cert_suffix(const char *name)
+{
+    size_t n = strlen(name);
+    return (n > 4 && (strcmp(name + n - 4, ".pem") == 0 || strcmp(name + n - 4, ".crt") == 0));
+}
+
+char *http_build_ca_bundle(const char *default_bundle, const char *extra_ca_dir, size_t *len,
+                           char *err, size_t errlen)
+{
+    char *buf = NULL;
+    size_t cap = 0;
+    *len = 0;
+    if (default_bundle && append_file(&buf, len, &cap, default_bundle, err, errlen) != 0) {
+        /* A missing system store is survivable when the platform gives its own CAs. */
+        if (!extra_ca_dir) {
+            free(buf);
+            return NULL;
+        }
+    }
+    if (extra_ca_dir && *extra_ca_dir) {
+        DIR *dir = opendir(extra_ca_dir);
+        if (!dir) {
+            snprintf(err, errlen, "cannot open CF_SYSTEM_CERT_PATH directory %s: %s", extra_ca_dir,
+                     strerror(errno));
+            free(buf);
+            return NULL;
+        }
+        struct dirent *entry;
+        while ((entry = readdir(dir)) != NULL) {
+            if (entry->d_name[0] == '.' || !has_cert_suffix(entry->d_name))
+                continue;
+            char path[4096];
+            int n = snprintf(path, sizeof path, "%s/%s", extra_ca_dir, entry->d_name);
+            if (n < 0 || (size_t)n >= sizeof path)
+                continue;
+            if (append_file(&buf, len, &cap, path, err, errlen) != 0) {
+                closedir(dir);
+                free(buf);
+                return NULL;
+            }
+        }
+        closedir(dir);
+    }
+    if (!buf || *len == 0) {
+        snprintf(err, errlen, "no CA certificates found (system store %s, CF_SYSTEM_CERT_PATH %s)",
+                 default_bundle ? default_bundle : "none", extra_ca_dir ? extra_ca_dir : "unset");
+        free(buf);
+        return NULL;
+    }
+    buf[*len] = '\0';
+    return buf;
+}
+
+struct http_client *http_client_new(const struct http_options *opts, char *err, size_t errlen)
+{
+    struct http_client *client = calloc(1, sizeof *client);
+    if (!client) {
+        snprintf(err, errlen, "cannot create HTTP client: out of memory");
+        return NULL;
+    }
+    client->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 2000;
+    client->max_body = opts->max_body > 0 ? opts->max_body : 4u << 20;
+    client->interrupt_fd = opts->interrupt_fd;
+
+    const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+    const char *system_bundle = (info && info->cainfo) ? info->cainfo : DEFAULT_CA_BUNDLE;
+    client->ca_bundle = http_build_ca_bundle(system_bundle, opts->extra_ca_dir,
+                                             &client->ca_bundle_len, err, errlen);
+    if (!client->ca_bundle)
+        goto fail;
+    client->multi = curl_multi_init();
+    client->easy = curl_easy_init();
+    if (!client->multi || !client->easy) {
+        snprintf(err, errlen, "cannot create HTTP client: curl initialisation failed");
+        goto fail;
+    }
+    return client;
+fail:
+    http_client_free(client);
+    return NULL;
+}
+
+void http_client_free(struct http_client *client)
+{
+    if (!client)
+        return;
+    if (client->easy)
+        curl_easy_cleanup(client->easy);
+    if (client->multi)
+        curl_multi_cleanup(client->multi);
+    free(client->ca_bundle);
+    free(client);
+}
+
+static size_t collect_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    struct body_buffer *body = userdata;
+    size_t n = size * nmemb;
+    if (body->len + n > body->max) {
+        body->too_big = true;
+        return 0;
+    }
+    if (body->len + n + 1 > body->cap) {
+        size_t ncap = body->cap ? body->cap : 4096;
+        while (ncap < body->len + n + 1)
+            ncap *= 2;
+        char *nbuf = realloc(body->data, ncap);
+        if (!nbuf) {
+            body->out_of_memory = true;
+            return 0;
+        }
+        body->data = nbuf;
+        body->cap = ncap;
+    }
+    memcpy(body->data + body->len, ptr, n);
+    body->len += n;
+    body->data[body->len] = '\0';
+    return n;
+}
+
+/* scheme://host[:port]/path of url, without user info or query, for messages. */
+static void url_for_log(const char *url, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "(unparsable URL)");
+    CURLU *u = curl_url();
+    if (!u)
+        return;
+    if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
+        char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+        curl_url_get(u, CURLUPART_HOST, &host, 0);
+        curl_url_get(u, CURLUPART_PORT, &port, 0);
+        curl_url_get(u, CURLUPART_PATH, &path, 0);
+        snprintf(out, outlen, "%s://%s%s%s%s", scheme ? scheme : "?", host ? host : "?",
+                 port ? ":" : "", port ? port : "", path ? path : "");
+        curl_free(scheme);
+        curl_free(host);
+        curl_free(port);
+        curl_free(path);
+    }
+    curl_url_cleanup(u);
+}
+
+static void describe_curl_error(CURLcode rc, const char *detail, const char *where, char *out,
+                                size_t outlen)
+{
+    const char *what = detail && *detail ? detail : curl_easy_strerror(rc);
+    switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+        snprintf(out, outlen,
+                 "%s: TLS certificate not trusted (%.160s); the registry's CA must be in the system "
+                 "store or CF_SYSTEM_CERT_PATH",
+                 where, what);
+        break;
+    case CURLE_OPERATION_TIMEDOUT:
+        snprintf(out, outlen, "%s: timed out (%.200s)", where, what);
+        break;
+    default:
+        snprintf(out, outlen, "%s: %.200s", where, what);
+        break;
+    }
+}
+
+/* Runs the transfer, waking for the interrupt fd too. */
+static enum http_result run_transfer(struct http_client *client, CURLcode *result)
+{
+    CURLMcode mrc = curl_multi_add_handle(client->multi, client->easy);
+    if (mrc != CURLM_OK) {
+        *result = CURLE_FAILED_INIT;
+        return HTTP_FAILED;
+    }
+    enum http_result outcome = HTTP_FAILED;
+    *result = CURLE_FAILED_INIT;
+    for (;;) {
+        int running = 0;
+        mrc = curl_multi_perform(client->multi, &running);
+        if (mrc != CURLM_OK)
+            break;
+        int queued;
+        CURLMsg *msg = curl_multi_info_read(client->multi, &queued);
+        if (msg && msg->msg == CURLMSG_DONE) {
+            *result = msg->data.result;
+            outcome = HTTP_OK;
+            break;
+        }
+        struct curl_waitfd extra = {.fd = client->interrupt_fd, .events = CURL_WAIT_POLLIN};
+        int nfds = 0;
+        mrc = curl_multi_poll(client->multi, client->interrupt_fd >= 0 ? &extra : NULL,
+                              client->interrupt_fd >= 0 ? 1 : 0, 200, &nfds);
+        if (mrc != CURLM_OK)
+            break;
+        if (client->interrupt_fd >= 0 && (extra.revents & CURL_WAIT_POLLIN)) {
+            outcome = HTTP_INTERRUPTED;
+            break;
+        }
+    }
+    curl_multi_remove_handle(client->multi, client->easy);
+    return outcome;
+}
+
+enum http_result http_perform(struct http_client *client, const struct http_request *req,
+                              struct http_response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    char where[192];
+    char line[160];
+    url_for_log(req->url, line, sizeof line);
+    snprintf(where, sizeof where, "%.8s %s", req->method, line);
+
+    CURL *easy = client->easy;
+    curl_easy_reset(easy);
+    struct body_buffer body = {.max = client->max_body};
+    struct curl_slist *headers = NULL;
+    char errbuf[CURL_ERROR_SIZE] = "";
+    char *auth_header = NULL;
+    enum http_result outcome = HTTP_FAILED;
+
+    long total = req->timeout_ms > 0 ? req->timeout_ms : 5000;
+    long connect = client->connect_timeout_ms < total ? client->connect_timeout_ms : total;
+    struct curl_blob ca = {.data = client->ca_bundle, .len = client->ca_bundle_len,
+                           .flags = CURL_BLOB_NOCOPY};
+
+    char header[256];
+    if (req->accept) {
+        snprintf(header, sizeof header, "Accept: %s", req->accept);
+        headers = curl_slist_append(headers, header);
+    }
+    if (req->content_type) {
+        snprintf(header, sizeof header, "Content-Type: %s", req->content_type);
+        headers = curl_slist_append(headers, header);
+    } else {
+        headers = curl_slist_append(headers, "Content-Type:");
+    }
+    headers = curl_slist_append(headers, "Expect:");
+    if (req->bearer_token) {
+        size_t n = strlen(req->bearer_token) + sizeof "Authorization: Bearer ";
+        auth_header = malloc(n);
+        if (!auth_header) {
+            snprintf(resp->error, sizeof resp->error, "%s: out of memory", where);
+            goto done;
+        }
+        snprintf(auth_header, n, "Authorization: Bearer %s", req->bearer_token);
+        headers = curl_slist_append(headers, auth_header);
+    }
+    if (!headers) {
+        snprintf(resp->error, sizeof resp->error, "%s: out of memory", where);
+        goto done;
+    }
+
+    CURLcode rc = CURLE_OK;
+#define SETOPT(opt, val)                                                                           \
+    do {                                                                                           \
+        if (rc == CURLE_OK)                                                                        \
+            rc = curl_easy_setopt(easy, opt, val);                                                 \
+    } while (0)
+    SETOPT(CURLOPT_URL, req->url);
+    SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+    SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+    SETOPT(CURLOPT_NOSIGNAL, 1L);
+    SETOPT(CURLOPT_TIMEOUT_MS, total);
+    SETOPT(CURLOPT_CONNECTTIMEOUT_MS, connect);
+    SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+    SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+    SETOPT(CURLOPT_CAINFO_BLOB, &ca);
+    SETOPT(CURLOPT_HTTPHEADER, headers);
+    SETOPT(CURLOPT_WRITEFUNCTION, collect_body);
+    SETOPT(CURLOPT_WRITEDATA, &body);
+    SETOPT(CURLOPT_ERRORBUFFER, errbuf);
+    SETOPT(CURLOPT_USERAGENT, "erlang-cluster-agent/" ECB_VERSION);
+    if (req->basic_user) {
+        SETOPT(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        SETOPT(CURLOPT_USERNAME, req->basic_user);
+        SETOPT(CURLOPT_PASSWORD, req->basic_password ? req->basic_password : "");
+    }
+    if (strcmp(req->method, "GET") == 0) {
+        SETOPT(CURLOPT_HTTPGET, 1L);
+    } else {
+        const char *payload = req->body ? req->body : "";
+        SETOPT(CURLOPT_POSTFIELDS, payload);
+        SETOPT(CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+        SETOPT(CURLOPT_CUSTOMREQUEST, req->method);
+    }
+#undef SETOPT
+    if (rc != CURLE_OK) {
+        snprintf(resp->error, sizeof resp->error, "%s: cannot set up request: %s", where,
+                 curl_easy_strerror(rc));
+        goto done;
+    }
+
+    CURLcode result;
+    outcome = run_transfer(client, &result);
+    if (outcome == HTTP_INTERRUPTED) {
+        snprintf(resp->error, sizeof resp->error, "%s: interrupted", where);
+        goto done;
+    }
+    if (outcome != HTTP_OK) {
+        snprintf(resp->error, sizeof resp->error, "%s: transfer could not run", where);
+        goto done;
+    }
+    if (body.too_big) {
+        snprintf(resp->error, sizeof resp->error, "%s: answer larger than %zu bytes", where,
+                 client->max_body);
+        outcome = HTTP_FAILED;
+        goto done;
+    }
+    if (body.out_of_memory) {
+        snprintf(resp->error, sizeof resp->error, "%s: out of memory", where);
+        outcome = HTTP_FAILED;
+        goto done;
+    }
+    if (result != CURLE_OK) {
+        describe_curl_error(result, errbuf, where, resp->error, sizeof resp->error);
+        outcome = HTTP_FAILED;
+        goto done;
+    }
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp->status);
+    if (resp->status >= 300 && resp->status < 400) {
+        char *location = NULL;
+        char target[160] = "elsewhere";
+        if (curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location)
+            url_for_log(location, target, sizeof target);
+        snprintf(resp->error, sizeof resp->error,
+                 "%s: answered HTTP %ld redirecting to %s; redirects are not followed (they "
+                 "would carry credentials), use the final URL",
+                 where, resp->status, target);
+        outcome = HTTP_FAILED;
+        goto done;
+    }
+    if (!body.data) {
+        body.data = calloc(1, 1);
+        if (!body.data) {
+            snprintf(resp->error, sizeof resp->error, "%s: out of memory", where);
+            outcome = HTTP_FAILED;
+            goto done;
+        }
+    }
+    resp->body = body.data;
+    resp->body_len = body.len;
+    body.data = NULL;
+    outcome = HTTP_OK;
+done:
+    free(body.data);
+    curl_slist_free_all(headers);
+    if (auth_header) {
+        explicit_bzero(auth_header, strlen(auth_header));
+        free(auth_header);
+    }
+    return outcome;
+}
+
+void http_response_free(struct http_response *resp)
+{
+    free(resp->body);
+    resp->body = NULL;
+    resp->body_len = 0;
+}

@@ -1,0 +1,472 @@
+#include "agent/loop.h"
+
+#include "agent/launch_prepare.h"
+#include "agent/peers.h"
+#include "agent/status.h"
+#include "common/fsutil.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FAST_POLL_MS 1000           /* while starting or while a fresh peer is missing */
+#define STARTING_MS 60000           /* registry caches need up to 30 s to show newcomers */
+#define FRESH_PEER_FAILURES 5       /* after ~30 s of silence a peer is probably dead */
+#define PEER_BACKOFF_BASE_MS 1000
+#define PEER_BACKOFF_CAP_MS 60000
+#define RPC_TIMEOUT_MS 2000
+#define NODE_CONNECT_TIMEOUT_MS 1000
+#define STOP_BUDGET_MS 900          /* signal to DELETE done: under a second */
+#define REPEAT_LOG_MS 60000         /* a repeated error is logged at most this often */
+#define MAX_WAIT_MS 30000
+
+struct loop_state {
+    const struct loop_settings *cfg;
+    struct registry_backend *reg;
+    struct erlang_node *node;
+    const struct log_sink *log;
+    struct peer_set peers;
+
+    bool node_up;
+    int64_t node_up_at;
+    bool registered;
+    bool registry_down;
+    unsigned registry_failures;
+    int64_t registry_retry_at;
+    int64_t registry_logged_at;
+    int64_t renew_at;
+    int64_t discover_at;
+    int64_t check_at;
+    int64_t peer_error_logged_at;
+    int64_t node_wait_logged_at;
+    const char *state_name;
+
+    char last_error[512];
+    time_t last_error_at;
+    time_t registered_at;
+    time_t last_discovery_at;
+    char *last_status;
+    bool status_error_logged;
+};
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+int64_t registry_backoff_ms(unsigned failures, int64_t cap_ms, uint32_t random)
+{
+    int64_t delay = 1000;
+    for (unsigned i = 1; i < failures && delay < cap_ms; i++)
+        delay *= 2;
+    if (delay > cap_ms)
+        delay = cap_ms;
+    /* Take off up to a quarter at random so restarted instances do not retry in step. */
+    return delay - (int64_t)((uint64_t)(delay / 4) * random / UINT32_MAX);
+}
+
+int64_t loop_poll_interval_ms(bool starting, bool mesh_complete, bool fresh_unconnected,
+                              int poll_interval_s)
+{
+    if (starting || (!mesh_complete && fresh_unconnected))
+        return FAST_POLL_MS;
+    return (int64_t)poll_interval_s * 1000;
+}
+
+static void note_error(struct loop_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note_error(struct loop_state *st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->last_error, sizeof st->last_error, fmt, ap);
+    va_end(ap);
+    st->last_error_at = time(NULL);
+}
+
+static int64_t current_interval(const struct loop_state *st, int64_t now)
+{
+    bool starting = now - st->node_up_at < STARTING_MS;
+    return loop_poll_interval_ms(starting, peer_set_complete(&st->peers),
+                                 peer_set_has_fresh_unconnected(&st->peers, FRESH_PEER_FAILURES),
+                                 st->cfg->poll_interval_s);
+}
+
+static void registry_ok(struct loop_state *st)
+{
+    if (st->registry_down)
+        LOG_INFO(st->log, "registry reachable again (after %u failed attempts)",
+                 st->registry_failures);
+    st->registry_down = false;
+    st->registry_failures = 0;
+}
+
+static void registry_failed(struct loop_state *st, int64_t now, const char *what, const char *err)
+{
+    st->registry_failures++;
+    uint32_t random = 0;
+    if (getrandom(&random, sizeof random, GRND_NONBLOCK) != (ssize_t)sizeof random)
+        random = (uint32_t)now;
+    int64_t cap = (int64_t)st->cfg->heartbeat_interval_s * 1000;
+    if (cap > 30000)
+        cap = 30000;
+    if (cap < 1000)
+        cap = 1000;
+    int64_t delay = registry_backoff_ms(st->registry_failures, cap, random);
+    st->registry_retry_at = now + delay;
+    note_error(st, "%s: %s", what, err);
+    if (!st->registry_down) {
+        LOG_WARN(st->log, "registry unreachable: %s: %s (retrying with backoff; connected peers "
+                          "stay connected)",
+                 what, err);
+        st->registry_down = true;
+        st->registry_logged_at = now;
+    } else if (now - st->registry_logged_at >= REPEAT_LOG_MS) {
+        LOG_WARN(st->log, "registry still unreachable after %u attempts: %s: %s",
+                 st->registry_failures, what, err);
+        st->registry_logged_at = now;
+    } else {
+        LOG_DEBUG(st->log, "%s failed (attempt %u, next in %lld ms): %s", what,
+                  st->registry_failures, (long long)delay, err);
+    }
+}
+
+/* Register, renew and discover as their timers say. Returns false when a signal arrived. */
+static bool registry_step(struct loop_state *st, int64_t now)
+{
+    char err[512];
+    struct registry_backend *reg = st->reg;
+    if (now < st->registry_retry_at)
+        return true;
+    if (reg->has_lease && !st->registered) {
+        enum registry_status s = reg->register_self(reg->state, now, err, sizeof err);
+        if (s == REGISTRY_INTERRUPTED)
+            return false;
+        if (s != REGISTRY_OK) {
+            registry_failed(st, now, "registration", err);
+            return true;
+        }
+        registry_ok(st);
+        st->registered = true;
+        st->registered_at = time(NULL);
+        st->renew_at = now + (int64_t)st->cfg->heartbeat_interval_s * 1000;
+        st->discover_at = now;
+        LOG_INFO(st->log, "registered with the %s registry as %s (node %s)", reg->name,
+                 st->cfg->instance_id ? st->cfg->instance_id : "-", st->cfg->node_name);
+    } else if (reg->has_lease && now >= st->renew_at) {
+        enum registry_status s = reg->renew(reg->state, now, err, sizeof err);
+        if (s == REGISTRY_INTERRUPTED)
+            return false;
+        if (s == REGISTRY_NOT_REGISTERED) {
+            registry_ok(st);
+            LOG_WARN(st->log, "the registry no longer knows this instance (renewal answered "
+                              "404); registering again");
+            note_error(st, "%s", err);
+            st->registered = false;
+            st->registered_at = 0;
+            return registry_step(st, monotonic_ms());
+        }
+        if (s != REGISTRY_OK) {
+            registry_failed(st, now, "lease renewal", err);
+            return true;
+        }
+        registry_ok(st);
+        st->renew_at = now + (int64_t)st->cfg->heartbeat_interval_s * 1000;
+        LOG_DEBUG(st->log, "lease renewed");
+    }
+    now = monotonic_ms();
+    if (now < st->discover_at || now < st->registry_retry_at)
+        return true;
+    struct strlist found = {0};
+    enum registry_status s = reg->discover(reg->state, now, &found, err, sizeof err);
+    if (s == REGISTRY_INTERRUPTED) {
+        strlist_clear(&found);
+        return false;
+    }
+    if (s != REGISTRY_OK) {
+        /* Keep the peers we knew: a failing registry never disconnects anyone. */
+        strlist_clear(&found);
+        registry_failed(st, now, "discovery", err);
+        st->discover_at = now;
+        return true;
+    }
+    registry_ok(st);
+    st->last_discovery_at = time(NULL);
+    for (size_t i = 0; i < found.len; i++) {
+        bool known = false;
+        for (size_t j = 0; j < st->peers.len; j++)
+            known |= st->peers.items[j].wanted && strcmp(st->peers.items[j].name, found.items[i]) == 0;
+        if (!known)
+            LOG_DEBUG(st->log, "registry lists peer %s", found.items[i]);
+    }
+    if (peer_set_update_wanted(&st->peers, &found, now) != 0)
+        LOG_ERROR(st->log, "cannot record discovered peers: out of memory");
+    strlist_clear(&found);
+    st->discover_at = now + current_interval(st, now);
+    st->check_at = now;
+    return true;
+}
+
+/* Looks at nodes() and starts connections to due peers. Returns -1 when the app node is
+ * gone. */
+static int check_peers(struct loop_state *st, int64_t now)
+{
+    char err[512];
+    struct strlist nodes = {0};
+    if (erlang_node_list(st->node, &nodes, RPC_TIMEOUT_MS, err, sizeof err) != 0) {
+        strlist_clear(&nodes);
+        LOG_DEBUG(st->log, "%s; reconnecting", err);
+        char cerr[512];
+        if (erlang_node_connect(st->node, NODE_CONNECT_TIMEOUT_MS, cerr, sizeof cerr) != 0) {
+            note_error(st, "%s", cerr);
+            LOG_INFO(st->log, "app node %s is gone (%s)", st->cfg->node_name, cerr);
+            return -1;
+        }
+        /* Connected again: the node is alive but was slow; look again soon. */
+        note_error(st, "%s", err);
+        st->check_at = now + FAST_POLL_MS;
+        return 0;
+    }
+    struct peer_changes changes = {0};
+    if (peer_set_update_connected(&st->peers, &nodes, now, &changes) != 0)
+        LOG_ERROR(st->log, "cannot record connected peers: out of memory");
+    strlist_clear(&nodes);
+    for (size_t i = 0; i < changes.joined.len; i++)
+        LOG_INFO(st->log, "peer joined: %s", changes.joined.items[i]);
+    for (size_t i = 0; i < changes.lost.len; i++)
+        LOG_INFO(st->log, "peer lost: %s", changes.lost.items[i]);
+    peer_changes_clear(&changes);
+
+    struct strlist due = {0};
+    if (peer_set_take_due(&st->peers, now, &due) != 0)
+        LOG_ERROR(st->log, "cannot schedule peer connections: out of memory");
+    for (size_t i = 0; i < due.len; i++) {
+        LOG_DEBUG(st->log, "asking %s to connect to %s", st->cfg->node_name, due.items[i]);
+        if (erlang_node_connect_peer(st->node, due.items[i], RPC_TIMEOUT_MS, err, sizeof err) != 0) {
+            note_error(st, "%s", err);
+            if (now - st->peer_error_logged_at >= REPEAT_LOG_MS) {
+                LOG_WARN(st->log, "%s", err);
+                st->peer_error_logged_at = now;
+            }
+            break; /* the connection was reset; the next look reconnects */
+        }
+    }
+    /* A fresh connection attempt shows in nodes() within about a second. */
+    st->check_at = now + (due.len > 0 ? FAST_POLL_MS : current_interval(st, now));
+    strlist_clear(&due);
+    return 0;
+}
+
+static void write_status(struct loop_state *st)
+{
+    if (!st->cfg->run_dir)
+        return;
+    struct agent_status view = {
+        .mode = st->cfg->mode,
+        .cluster = st->cfg->cluster,
+        .node = st->cfg->node_name,
+        .state = st->state_name,
+        .node_up = st->node_up,
+        .registration = !st->reg->has_lease ? "none (no lease)"
+                        : st->registered    ? "registered"
+                                            : "not registered",
+        .registry = st->registry_down ? "unreachable" : "reachable",
+        .instance_id = st->cfg->instance_id,
+        .last_error = st->last_error[0] ? st->last_error : NULL,
+        .last_error_at = st->last_error_at,
+        .registered_at = st->registered_at,
+        .last_discovery_at = st->last_discovery_at,
+        .peers = &st->peers,
+        .pid = (long)getpid(),
+    };
+    char *json = status_to_json(&view);
+    if (!json)
+        return;
+    if (st->last_status && strcmp(st->last_status, json) == 0) {
+        free(json);
+        return;
+    }
+    char *path = fs_join(st->cfg->run_dir, "status.json");
+    char err[512];
+    if (path && fs_write_atomic(path, json, strlen(json), 0644, err, sizeof err) != 0) {
+        if (!st->status_error_logged)
+            LOG_WARN(st->log, "cannot write the status file: %s", err);
+        st->status_error_logged = true;
+    }
+    free(path);
+    free(st->last_status);
+    st->last_status = json;
+}
+
+static void on_node_up(struct loop_state *st, int64_t now)
+{
+    st->node_up = true;
+    st->node_up_at = now;
+    st->state_name = "running";
+    st->check_at = now;
+    st->discover_at = now;
+    st->registry_retry_at = now;
+    LOG_INFO(st->log, "app node %s is up", st->cfg->node_name);
+    if (st->cfg->run_dir) {
+        char err[512];
+        if (launch_release_name_claim(st->cfg->run_dir, err, sizeof err) != 0)
+            LOG_WARN(st->log, "cannot hand the node name claim over to guest flags: %s", err);
+    }
+}
+
+/* Deregister within the stop budget counted from stop_at. */
+static void stop(struct loop_state *st, int64_t stop_at, const char *why)
+{
+    st->state_name = "stopped";
+    if (st->reg->has_lease && st->registered) {
+        char err[512];
+        long budget = (long)(STOP_BUDGET_MS - (monotonic_ms() - stop_at));
+        if (budget < 100)
+            budget = 100;
+        enum registry_status s = st->reg->deregister(st->reg->state, monotonic_ms(), budget, err,
+                                                     sizeof err);
+        if (s == REGISTRY_OK) {
+            st->registered = false;
+            LOG_INFO(st->log, "deregistered from the %s registry (%s)", st->reg->name, why);
+        } else {
+            note_error(st, "deregistration: %s", err);
+            LOG_WARN(st->log, "deregistration failed (%s): %s; the registry will expire the lease",
+                     why, err);
+        }
+    } else {
+        LOG_INFO(st->log, "stopping (%s)", why);
+    }
+    write_status(st);
+}
+
+/* Reads the pending signal. Returns the signal number, or 0. */
+static int take_signal(const struct loop_state *st)
+{
+    struct signalfd_siginfo info;
+    ssize_t n = read(st->cfg->signal_fd, &info, sizeof info);
+    if (n != (ssize_t)sizeof info) {
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+            LOG_ERROR(st->log, "cannot read the signal fd: %s", strerror(errno));
+        return 0;
+    }
+    return (int)info.ssi_signo;
+}
+
+int agent_loop_run(const struct loop_settings *cfg, struct registry_backend *registry,
+                   struct erlang_node *node, const struct log_sink *log)
+{
+    struct loop_state st = {.cfg = cfg, .reg = registry, .node = node, .log = log,
+                            .state_name = "waiting-for-node"};
+    peer_set_init(&st.peers, PEER_BACKOFF_BASE_MS, PEER_BACKOFF_CAP_MS);
+    int64_t start = monotonic_ms();
+    int64_t node_deadline = start + (int64_t)cfg->node_wait_s * 1000;
+    int exit_code = 0;
+    LOG_INFO(log, "waiting for app node %s (up to %d s)", cfg->node_name, cfg->node_wait_s);
+    st.node_wait_logged_at = start;
+    write_status(&st);
+
+    for (;;) {
+        int64_t now = monotonic_ms();
+        char err[512];
+        bool signalled = false;
+        if (!st.node_up && now >= st.check_at) {
+            if (erlang_node_connect(node, NODE_CONNECT_TIMEOUT_MS, err, sizeof err) == 0) {
+                on_node_up(&st, monotonic_ms());
+            } else {
+                note_error(&st, "%s", err);
+                now = monotonic_ms();
+                if (now >= node_deadline) {
+                    LOG_ERROR(log, "app node %s did not come up within %d s: %s", cfg->node_name,
+                              cfg->node_wait_s, err);
+                    exit_code = 1;
+                    stop(&st, now, "app node never came up");
+                    break;
+                }
+                if (now - st.node_wait_logged_at >= REPEAT_LOG_MS) {
+                    LOG_INFO(log, "still waiting for app node %s: %s", cfg->node_name, err);
+                    st.node_wait_logged_at = now;
+                }
+                st.check_at = now + FAST_POLL_MS;
+            }
+        }
+        if (st.node_up) {
+            signalled = !registry_step(&st, monotonic_ms());
+            now = monotonic_ms();
+            if (!signalled && now >= st.check_at && check_peers(&st, now) != 0) {
+                stop(&st, monotonic_ms(), "app node gone");
+                break;
+            }
+        }
+        write_status(&st);
+
+        int64_t next = st.check_at;
+        if (st.node_up) {
+            int64_t registry_next = st.discover_at;
+            if (registry->has_lease)
+                registry_next = min64(registry_next, st.registered ? st.renew_at : 0);
+            if (registry_next < st.registry_retry_at)
+                registry_next = st.registry_retry_at;
+            next = min64(next, registry_next);
+            next = min64(next, peer_set_next_attempt(&st.peers));
+        }
+        int64_t wait = next - monotonic_ms();
+        if (wait < 0 || signalled)
+            wait = 0;
+        if (wait > MAX_WAIT_MS)
+            wait = MAX_WAIT_MS;
+        struct pollfd fds[2] = {{.fd = cfg->signal_fd, .events = POLLIN},
+                                {.fd = node->fd, .events = POLLIN}};
+        int nfds = erlang_node_connected(node) ? 2 : 1;
+        int r = poll(fds, (nfds_t)nfds, (int)wait);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            LOG_ERROR(log, "poll failed: %s", strerror(errno));
+            exit_code = 1;
+            stop(&st, monotonic_ms(), "internal error");
+            break;
+        }
+        if (fds[0].revents & POLLIN) {
+            int64_t stop_at = monotonic_ms();
+            int sig = take_signal(&st);
+            if (sig == SIGTERM || sig == SIGINT) {
+                LOG_INFO(log, "received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+                stop(&st, stop_at, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+                break;
+            }
+        }
+        if (nfds == 2 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            if (erlang_node_handle_input(node, err, sizeof err) != 0) {
+                int64_t lost_at = monotonic_ms();
+                char cerr[512];
+                /* One immediate reconnect tells a dropped connection from a dead node. */
+                if (!st.node_up ||
+                    erlang_node_connect(node, NODE_CONNECT_TIMEOUT_MS / 2, cerr, sizeof cerr) != 0) {
+                    note_error(&st, "%s", err);
+                    if (st.node_up) {
+                        LOG_INFO(log, "app node %s is gone (%s)", cfg->node_name, err);
+                        stop(&st, lost_at, "app node gone");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    peer_set_free(&st.peers);
+    free(st.last_status);
+    return exit_code;
+}

@@ -1,0 +1,68 @@
+/* The peer set: which nodes the registry says should be connected (wanted), which the local
+ * node is connected to, per-peer exponential backoff for those that do not answer, and the
+ * joined / lost changes between two looks at nodes(). Time is passed in (milliseconds on any
+ * monotonic clock) so the logic is testable. */
+#ifndef ECB_AGENT_PEERS_H
+#define ECB_AGENT_PEERS_H
+
+#include "agent/strlist.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct peer {
+    char *name;
+    bool wanted;             /* listed by the registry in its last good answer */
+    bool connected;          /* in the local node's nodes() at the last look */
+    unsigned failures;       /* connection attempts since it was last connected */
+    int64_t next_attempt_ms; /* when to try connecting again */
+};
+
+struct peer_set {
+    struct peer *items;
+    size_t len;
+    size_t cap;
+    int64_t backoff_base_ms;
+    int64_t backoff_cap_ms;
+};
+
+struct peer_changes {
+    struct strlist joined;
+    struct strlist lost;
+};
+
+void peer_set_init(struct peer_set *set, int64_t backoff_base_ms, int64_t backoff_cap_ms);
+void peer_set_free(struct peer_set *set);
+
+/* The registry's latest list. New names are due at once. A name no longer listed stops being
+ * wanted (it is never disconnected); it is forgotten once it is not connected either. */
+int peer_set_update_wanted(struct peer_set *set, const struct strlist *wanted, int64_t now_ms);
+
+/* The local node's nodes(). Fills changes (empty on entry) with peers that joined or were lost
+ * since the last call; a lost wanted peer is due again at once. */
+int peer_set_update_connected(struct peer_set *set, const struct strlist *nodes, int64_t now_ms,
+                              struct peer_changes *changes);
+
+/* Wanted, unconnected peers whose backoff has run out: appended to due, and each one's next
+ * attempt is pushed back by its backoff (base * 2^failures, at most cap). */
+int peer_set_take_due(struct peer_set *set, int64_t now_ms, struct strlist *due);
+
+/* The backoff after the given number of failed attempts (1 = first). */
+int64_t peer_backoff_ms(const struct peer_set *set, unsigned failures);
+
+/* Earliest next attempt among wanted unconnected peers, or INT64_MAX. */
+int64_t peer_set_next_attempt(const struct peer_set *set);
+
+/* Every wanted peer is connected. */
+bool peer_set_complete(const struct peer_set *set);
+
+/* Some wanted peer is unconnected and has failed fewer than max_failures times (it may be
+ * just starting, so it is worth looking often). */
+bool peer_set_has_fresh_unconnected(const struct peer_set *set, unsigned max_failures);
+
+size_t peer_set_count_wanted(const struct peer_set *set);
+size_t peer_set_count_connected_wanted(const struct peer_set *set);
+
+void peer_changes_clear(struct peer_changes *changes);
+
+#endif

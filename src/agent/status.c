@@ -1,0 +1,136 @@
+#include "agent/status.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+static bool add_time(cJSON *obj, const char *key, time_t t)
+{
+    if (t == 0)
+        return cJSON_AddNullToObject(obj, key) != NULL;
+    char text[32];
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return cJSON_AddNullToObject(obj, key) != NULL;
+    return cJSON_AddStringToObject(obj, key, text) != NULL;
+}
+
+char *status_to_json(const struct agent_status *s)
+{
+    cJSON *root = cJSON_CreateObject();
+    if (!root)
+        return NULL;
+    bool ok = cJSON_AddNumberToObject(root, "pid", (double)s->pid) &&
+              cJSON_AddStringToObject(root, "mode", or_empty(s->mode)) &&
+              cJSON_AddStringToObject(root, "cluster", or_empty(s->cluster)) &&
+              cJSON_AddStringToObject(root, "node", or_empty(s->node)) &&
+              cJSON_AddStringToObject(root, "state", or_empty(s->state)) &&
+              cJSON_AddBoolToObject(root, "node_up", s->node_up) &&
+              cJSON_AddStringToObject(root, "registration", or_empty(s->registration)) &&
+              cJSON_AddStringToObject(root, "registry", or_empty(s->registry)) &&
+              (s->instance_id ? cJSON_AddStringToObject(root, "instance_id", s->instance_id) != NULL
+                              : cJSON_AddNullToObject(root, "instance_id") != NULL) &&
+              add_time(root, "registered_at", s->registered_at) &&
+              add_time(root, "last_discovery_at", s->last_discovery_at) &&
+              (s->last_error ? cJSON_AddStringToObject(root, "last_error", s->last_error) != NULL
+                             : cJSON_AddNullToObject(root, "last_error") != NULL) &&
+              add_time(root, "last_error_at", s->last_error_at);
+    cJSON *peers = ok ? cJSON_AddArrayToObject(root, "peers") : NULL;
+    if (!peers) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    size_t wanted = 0, connected = 0;
+    for (size_t i = 0; s->peers && i < s->peers->len; i++) {
+        const struct peer *p = &s->peers->items[i];
+        cJSON *item = cJSON_CreateObject();
+        if (!item || !cJSON_AddItemToArray(peers, item)) {
+            cJSON_Delete(item);
+            cJSON_Delete(root);
+            return NULL;
+        }
+        wanted += p->wanted;
+        connected += p->wanted && p->connected;
+        if (!cJSON_AddStringToObject(item, "name", p->name) ||
+            !cJSON_AddBoolToObject(item, "wanted", p->wanted) ||
+            !cJSON_AddBoolToObject(item, "connected", p->connected) ||
+            !cJSON_AddNumberToObject(item, "failed_attempts", p->failures) ||
+            !cJSON_AddNumberToObject(item, "retry_every_s",
+                                     (!p->wanted || p->connected || p->failures == 0)
+                                         ? 0
+                                         : (double)(peer_backoff_ms(s->peers, p->failures) / 1000))) {
+            cJSON_Delete(root);
+            return NULL;
+        }
+    }
+    if (!cJSON_AddNumberToObject(root, "peers_wanted", (double)wanted) ||
+        !cJSON_AddNumberToObject(root, "peers_connected", (double)connected)) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    return text;
+}
+
+static const char *str(const cJSON *root, const char *key)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
+    return cJSON_IsString(item) ? item->valuestring : "-";
+}
+
+int status_print(const char *json, FILE *out, char *err, size_t errlen)
+{
+    cJSON *root = cJSON_Parse(json);
+    if (!cJSON_IsObject(root)) {
+        snprintf(err, errlen, "status.json is not a JSON object");
+        cJSON_Delete(root);
+        return -1;
+    }
+    const cJSON *pid = cJSON_GetObjectItemCaseSensitive(root, "pid");
+    const cJSON *node_up = cJSON_GetObjectItemCaseSensitive(root, "node_up");
+    const cJSON *wanted = cJSON_GetObjectItemCaseSensitive(root, "peers_wanted");
+    const cJSON *connected = cJSON_GetObjectItemCaseSensitive(root, "peers_connected");
+    fprintf(out, "agent:        %s (pid %.0f)\n", str(root, "state"),
+            cJSON_IsNumber(pid) ? pid->valuedouble : 0.0);
+    fprintf(out, "mode:         %s\n", str(root, "mode"));
+    fprintf(out, "cluster:      %s\n", str(root, "cluster"));
+    fprintf(out, "node:         %s (%s)\n", str(root, "node"),
+            cJSON_IsTrue(node_up) ? "up" : "not up");
+    fprintf(out, "registration: %s", str(root, "registration"));
+    if (strcmp(str(root, "instance_id"), "-") != 0)
+        fprintf(out, " as %s", str(root, "instance_id"));
+    if (strcmp(str(root, "registered_at"), "-") != 0)
+        fprintf(out, " since %s", str(root, "registered_at"));
+    fprintf(out, "\nregistry:     %s", str(root, "registry"));
+    if (strcmp(str(root, "last_discovery_at"), "-") != 0)
+        fprintf(out, ", last discovery %s", str(root, "last_discovery_at"));
+    fprintf(out, "\npeers:        %.0f connected of %.0f wanted\n",
+            cJSON_IsNumber(connected) ? connected->valuedouble : 0.0,
+            cJSON_IsNumber(wanted) ? wanted->valuedouble : 0.0);
+    const cJSON *peers = cJSON_GetObjectItemCaseSensitive(root, "peers");
+    const cJSON *p;
+    cJSON_ArrayForEach(p, peers)
+    {
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(p, "wanted");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(p, "connected");
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(p, "failed_attempts");
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(p, "retry_every_s");
+        fprintf(out, "  %-40s %s", str(p, "name"),
+                cJSON_IsTrue(c) ? "connected" : "not connected");
+        if (!cJSON_IsTrue(w))
+            fprintf(out, " (not in registry)");
+        else if (!cJSON_IsTrue(c) && cJSON_IsNumber(f) && cJSON_IsNumber(n))
+            fprintf(out, " (%.0f attempts, retrying every %.0f s)", f->valuedouble, n->valuedouble);
+        fputc('\n', out);
+    }
+    if (strcmp(str(root, "last_error"), "-") != 0)
+        fprintf(out, "last error:   %s (%s)\n", str(root, "last_error"), str(root, "last_error_at"));
+    cJSON_Delete(root);
+    return 0;
+}

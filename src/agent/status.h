@@ -1,0 +1,35 @@
+/* The agent's current view, written atomically to <run dir>/status.json on every change and
+ * printed by `erlang-cluster-agent status` for someone who runs `cf ssh`. */
+#ifndef ECB_AGENT_STATUS_H
+#define ECB_AGENT_STATUS_H
+
+#include "agent/peers.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
+
+struct agent_status {
+    const char *mode;            /* discovery mode: eureka, static, ... */
+    const char *cluster;
+    const char *node;            /* the app node's name */
+    const char *state;           /* waiting-for-node, running, stopping */
+    bool node_up;
+    const char *registration;    /* registered, not-registered, none (no lease) */
+    const char *registry;        /* reachable, unreachable, unknown */
+    const char *instance_id;     /* may be NULL */
+    const char *last_error;      /* may be NULL (never a secret) */
+    time_t last_error_at;
+    time_t registered_at;        /* 0 when never */
+    time_t last_discovery_at;    /* 0 when never */
+    const struct peer_set *peers;
+    long pid;
+};
+
+/* JSON text (malloc'd) of the view. */
+char *status_to_json(const struct agent_status *status);
+
+/* Prints a status.json text for people. Returns -1 with err set when it does not parse. */
+int status_print(const char *json, FILE *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,43 @@
+#include "agent/strlist.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int strlist_add(struct strlist *list, const char *s)
+{
+    if (list->len == list->cap) {
+        size_t ncap = list->cap ? list->cap * 2 : 8;
+        char **nitems = realloc(list->items, ncap * sizeof *nitems);
+        if (!nitems)
+            return -1;
+        list->items = nitems;
+        list->cap = ncap;
+    }
+    char *copy = strdup(s);
+    if (!copy)
+        return -1;
+    list->items[list->len++] = copy;
+    return 0;
+}
+
+int strlist_add_unique(struct strlist *list, const char *s)
+{
+    return strlist_contains(list, s) ? 0 : strlist_add(list, s);
+}
+
+bool strlist_contains(const struct strlist *list, const char *s)
+{
+    for (size_t i = 0; i < list->len; i++)
+        if (strcmp(list->items[i], s) == 0)
+            return true;
+    return false;
+}
+
+void strlist_clear(struct strlist *list)
+{
+    for (size_t i = 0; i < list->len; i++)
+        free(list->items[i]);
+    free(list->items);
+    list->items = NULL;
+    list->len = list->cap = 0;
+}

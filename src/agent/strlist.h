@@ -1,0 +1,21 @@
+/* A growable list of owned strings (peer names, node lists). */
+#ifndef ECB_AGENT_STRLIST_H
+#define ECB_AGENT_STRLIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct strlist {
+    char **items;
+    size_t len;
+    size_t cap;
+};
+
+/* Appends a copy of s. Returns -1 when out of memory. */
+int strlist_add(struct strlist *list, const char *s);
+/* Appends a copy unless an equal string is present. */
+int strlist_add_unique(struct strlist *list, const char *s);
+bool strlist_contains(const struct strlist *list, const char *s);
+void strlist_clear(struct strlist *list);
+
+#endif

@@ -1,0 +1,205 @@
+#include "common/fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define COPY_MAX_BYTES (256u * 1024u * 1024u)
+
+char *fs_join(const char *dir, const char *name)
+{
+    size_t dlen = strlen(dir);
+    int need_slash = dlen > 0 && dir[dlen - 1] != '/';
+    size_t len = dlen + (size_t)need_slash + strlen(name) + 1;
+    char *path = malloc(len);
+    if (path == NULL)
+        return NULL;
+    snprintf(path, len, "%s%s%s", dir, need_slash ? "/" : "", name);
+    return path;
+}
+
+int fs_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
+{
+    char *copy = strdup(path);
+    if (copy == NULL) {
+        snprintf(err, errlen, "creating directory %s: out of memory", path);
+        return -1;
+    }
+    int rc = 0;
+    for (char *p = copy + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        if (mkdir(copy, mode) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "creating directory %s: %s", copy, strerror(errno));
+            rc = -1;
+            break;
+        }
+        *p = saved;
+        if (saved == '\0')
+            break;
+    }
+    if (rc == 0) {
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            snprintf(err, errlen, "creating directory %s: %s", path, strerror(errno));
+            rc = -1;
+        } else if (!S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "creating directory %s: a file of that name is in the way",
+                     path);
+            rc = -1;
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *err,
+                    size_t errlen)
+{
+    size_t tmplen = strlen(path) + sizeof ".tmp.XXXXXX";
+    char *tmp = malloc(tmplen);
+    if (tmp == NULL) {
+        snprintf(err, errlen, "writing %s: out of memory", path);
+        return -1;
+    }
+    snprintf(tmp, tmplen, "%s.tmp.XXXXXX", path);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "writing %s: creating a temporary file: %s", path,
+                 strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    const char *what = NULL;
+    if (write_all(fd, data, len) != 0)
+        what = "writing";
+    else if (fchmod(fd, mode) != 0)
+        what = "setting the mode of";
+    else if (fsync(fd) != 0)
+        what = "syncing";
+    int saved = errno;
+    if (close(fd) != 0 && what == NULL) {
+        what = "closing";
+        saved = errno;
+    }
+    if (what == NULL && rename(tmp, path) != 0) {
+        what = "renaming into place";
+        saved = errno;
+    }
+    if (what != NULL) {
+        snprintf(err, errlen, "%s %s: %s", what, path, strerror(saved));
+        unlink(tmp);
+        free(tmp);
+        return -1;
+    }
+    free(tmp);
+    return 0;
+}
+
+int fs_read_file(const char *path, size_t max_bytes, char **out, size_t *len, char *err,
+                 size_t errlen)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        snprintf(err, errlen, "reading %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "reading %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "reading %s: not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    if ((unsigned long long)st.st_size > max_bytes) {
+        snprintf(err, errlen, "reading %s: larger than %zu bytes", path, max_bytes);
+        close(fd);
+        return -1;
+    }
+    size_t cap = (size_t)st.st_size + 1, used = 0;
+    char *buf = malloc(cap);
+    if (buf == NULL) {
+        snprintf(err, errlen, "reading %s: out of memory", path);
+        close(fd);
+        return -1;
+    }
+    for (;;) {
+        if (used + 1 == cap) {
+            if (cap > max_bytes) {
+                snprintf(err, errlen, "reading %s: larger than %zu bytes", path, max_bytes);
+                free(buf);
+                close(fd);
+                return -1;
+            }
+            char *bigger = realloc(buf, cap * 2);
+            if (bigger == NULL) {
+                snprintf(err, errlen, "reading %s: out of memory", path);
+                free(buf);
+                close(fd);
+                return -1;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+        ssize_t n = read(fd, buf + used, cap - used - 1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            snprintf(err, errlen, "reading %s: %s", path, strerror(errno));
+            free(buf);
+            close(fd);
+            return -1;
+        }
+        if (n == 0)
+            break;
+        used += (size_t)n;
+    }
+    if (close(fd) != 0) {
+        snprintf(err, errlen, "reading %s: %s", path, strerror(errno));
+        free(buf);
+        return -1;
+    }
+    buf[used] = '\0';
+    *out = buf;
+    if (len != NULL)
+        *len = used;
+    return 0;
+}
+
+int fs_copy_file(const char *src, const char *dst, mode_t mode, char *err, size_t errlen)
+{
+    char *data = NULL;
+    size_t len = 0;
+    if (fs_read_file(src, COPY_MAX_BYTES, &data, &len, err, errlen) != 0)
+        return -1;
+    int rc = fs_write_atomic(dst, data, len, mode, err, errlen);
+    free(data);
+    return rc;
+}

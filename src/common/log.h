@@ -1,0 +1,38 @@
+/* Logging. Programs keep their own `struct log_sink` (no global state here); the staging
+ * helpers print in the style Cloud Foundry users know from every official buildpack:
+ * `-----> Step` lines and details indented under them. */
+#ifndef ECB_LOG_H
+#define ECB_LOG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "common/config.h"
+
+struct log_sink {
+    FILE *stream;            /* where lines go (stderr for the agent) */
+    enum log_level level;    /* lines above this level are dropped */
+    const char *program;     /* prefix, e.g. "erlang-cluster-agent" */
+    bool timestamps;         /* prefix each line with UTC ISO-8601 time */
+};
+
+#define ECB_PRINTF(fmt_index, first_arg) __attribute__((format(printf, fmt_index, first_arg)))
+
+/* One line: "[time ]program: LEVEL: message". Dropped when level > sink->level. */
+void log_write(const struct log_sink *sink, enum log_level level, const char *fmt, ...)
+    ECB_PRINTF(3, 4);
+
+#define LOG_ERROR(sink, ...) log_write((sink), LOG_LEVEL_ERROR, __VA_ARGS__)
+#define LOG_WARN(sink, ...) log_write((sink), LOG_LEVEL_WARN, __VA_ARGS__)
+#define LOG_INFO(sink, ...) log_write((sink), LOG_LEVEL_INFO, __VA_ARGS__)
+#define LOG_DEBUG(sink, ...) log_write((sink), LOG_LEVEL_DEBUG, __VA_ARGS__)
+
+const char *log_level_name(enum log_level level);
+
+/* Staging output. */
+void log_step(FILE *out, const char *fmt, ...) ECB_PRINTF(2, 3);    /* "-----> msg" */
+void log_detail(FILE *out, const char *fmt, ...) ECB_PRINTF(2, 3);  /* "       msg" */
+void log_warning(FILE *out, const char *fmt, ...) ECB_PRINTF(2, 3); /* "       **WARNING** msg" */
+void log_failure(FILE *out, const char *fmt, ...) ECB_PRINTF(2, 3); /* "       **ERROR** msg" */
+
+#endif

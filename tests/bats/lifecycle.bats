@@ -1,0 +1,175 @@
+#!/usr/bin/env bats
+# Each start style, staged through the local CF lifecycle with each kind of final buildpack
+# and started by the local launcher, boots as <basename>@$CF_INSTANCE_INTERNAL_IP with the
+# droplet's cookie, listening on the distribution port, given its name exactly once.
+
+load lifecycle_helper
+
+setup_file() {
+    lifecycle_setup_file
+}
+
+setup() {
+    lifecycle_setup
+}
+
+teardown() {
+    lifecycle_teardown
+}
+
+# assert_clustered NODE STYLE: the app node answers with the droplet's cookie, its BEAM
+# listens on 9001 (and nothing else of ours does), its output has no "Multiple -name"
+# warning, it was given the name once, and (except for Mix releases, which always pass
+# --cookie) the cookie is on no command line.
+assert_clustered() {
+    local node=$1 style=$2 cookie beam
+    cookie=$(cat "$DROPLET/app/.erlang.cookie")
+    wait_for_node "$node" "$cookie"
+
+    beam=$(instance_beam_pid)
+    run listeners_on_port 9001
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == *"pid=$beam,"* ]]
+
+    run grep -c 'Multiple -name' "$INSTANCE_LOG"
+    [ "$output" = 0 ]
+    run grep -c "^erlang-cluster: node $node, epmd-less distribution port 9001, start style $style" "$INSTANCE_LOG"
+    [ "$output" = 1 ]
+
+    # The name reached the VM exactly once, whatever the route (argv or args file).
+    run probe_rpc "$node" init get_argument '[name]'
+    [ "$output" = "{ok,[[\"$node\"]]}" ]
+    run probe_rpc "$node" init get_argument '[sname]'
+    [ "$output" = error ]
+
+    if [ "$style" != mix-release ]; then
+        cookie_not_in_any_cmdline "$cookie"
+    fi
+}
+
+# A wrong cookie must not get in: the node really checks the cookie it was given.
+assert_wrong_cookie_refused() {
+    probe_cookie "not-the-cookie"
+    run probe_rpc "$1" erlang node '[]'
+    [ "$output" = no_connection ]
+}
+
+@test "mix run --no-halt boots clustered after a compile-only final buildpack" {
+    droplet_for elixir-app compile-only
+    launch_instance web0 --ip 127.0.0.5 --port 8080 --app-name elixir-app
+    assert_clustered elixir-app@127.0.0.5 erl
+    run http_get 8080
+    [ "$status" -eq 0 ]
+    [ "$output" = '{"current_node": "elixir-app@127.0.0.5", "connected_nodes": []}' ]
+    assert_wrong_cookie_refused elixir-app@127.0.0.5
+}
+
+@test "mix run --no-halt boots clustered after a finalize-capable final buildpack" {
+    droplet_for elixir-app finalize
+    launch_instance web0 --ip 127.0.0.6 --port 8080 --app-name elixir-app
+    assert_clustered elixir-app@127.0.0.6 erl
+    run http_get 8080
+    [ "$output" = '{"current_node": "elixir-app@127.0.0.6", "connected_nodes": []}' ]
+}
+
+@test "elixir -S mix run --no-halt boots clustered after a compile-only final buildpack" {
+    droplet_for elixir-app compile-only
+    launch_instance web0 --ip 127.0.0.7 --app-name elixir-app \
+        --start-command 'elixir -S mix run --no-halt'
+    assert_clustered elixir-app@127.0.0.7 erl
+}
+
+@test "elixir -S mix run --no-halt boots clustered after a finalize-capable final buildpack" {
+    droplet_for elixir-app finalize
+    launch_instance web0 --ip 127.0.0.7 --app-name elixir-app \
+        --start-command 'elixir -S mix run --no-halt'
+    assert_clustered elixir-app@127.0.0.7 erl
+}
+
+@test "a Mix release (bin/app start) boots clustered after a compile-only final buildpack" {
+    droplet_for elixir-app compile-only
+    launch_instance web0 --ip 127.0.0.8 --port 8081 --app-name elixir-app \
+        --start-command '_build/prod/rel/cluster_app/bin/cluster_app start'
+    assert_clustered elixir-app@127.0.0.8 mix-release
+    run http_get 8081
+    [ "$output" = '{"current_node": "elixir-app@127.0.0.8", "connected_nodes": []}' ]
+}
+
+@test "a Mix release (bin/app start) boots clustered after a finalize-capable final buildpack" {
+    droplet_for elixir-app finalize
+    launch_instance web0 --ip 127.0.0.8 --app-name elixir-app \
+        --start-command 'cd _build/prod/rel/cluster_app && bin/cluster_app start'
+    assert_clustered elixir-app@127.0.0.8 mix-release
+    assert_wrong_cookie_refused elixir-app@127.0.0.8
+}
+
+@test "a relx release with its own -sname vm.args boots clustered after a compile-only final buildpack" {
+    droplet_for relx-app compile-only
+    launch_instance web0 --ip 127.0.0.9 --app-name relx-app
+    assert_clustered relx-app@127.0.0.9 relx
+    # The release's own flags are kept, its own name and cookie are not.
+    run probe_rpc relx-app@127.0.0.9 erlang system_info '[kernel_poll]'
+    [ "$output" = true ]
+    assert_wrong_cookie_refused relx-app@127.0.0.9
+    probe_cookie relx_app_cookie
+    run probe_rpc relx-app@127.0.0.9 erlang node '[]'
+    [ "$output" = no_connection ]
+}
+
+@test "a relx release with its own -sname vm.args boots clustered after a finalize-capable final buildpack" {
+    droplet_for relx-app finalize
+    launch_instance web0 --ip 127.0.0.9 --app-name relx-app
+    assert_clustered relx-app@127.0.0.9 relx
+}
+
+@test "plain erl -noshell -s boots clustered after a compile-only final buildpack" {
+    droplet_for erl-app compile-only
+    launch_instance web0 --ip 127.0.0.10 --app-name erl-app
+    assert_clustered erl-app@127.0.0.10 erl
+    run probe_rpc erl-app@127.0.0.10 erlang whereis '[plain_app]'
+    [[ "$output" == "<"*">" ]]
+    assert_wrong_cookie_refused erl-app@127.0.0.10
+}
+
+@test "plain erl -noshell -s boots clustered after a finalize-capable final buildpack" {
+    droplet_for erl-app finalize
+    launch_instance web0 --ip 127.0.0.10 --app-name erl-app
+    assert_clustered erl-app@127.0.0.10 erl
+}
+
+@test "after a finalize-capable final buildpack both wrapper copies are sourced and the work is done once" {
+    droplet_for erl-app finalize
+    [ -f "$DROPLET/profile.d/000_multi-supply.sh" ]
+    [ -f "$DROPLET/profile.d/0_erlang-cluster.sh" ]
+    [ -f "$DROPLET/app/.profile.d/erlang-cluster.sh" ]
+    launch_instance web0 --ip 127.0.0.11 --app-name erl-app
+    wait_for_node erl-app@127.0.0.11 "$(cat "$DROPLET/app/.erlang.cookie")"
+    run grep -c '^erlang-cluster:' "$INSTANCE_LOG"
+    [ "$output" = 1 ]
+}
+
+@test "after a compile-only final buildpack the final deps dir is gone and only app/.profile.d runs the wrapper" {
+    droplet_for erl-app compile-only
+    [ -d "$DROPLET/deps/0" ]
+    [ ! -e "$DROPLET/deps/1" ]
+    run ls -A "$DROPLET/profile.d"
+    [ -z "$output" ]
+    [ -f "$DROPLET/app/.profile.d/erlang-cluster.sh" ]
+    launch_instance web0 --ip 127.0.0.12 --app-name erl-app
+    wait_for_node erl-app@127.0.0.12 "$(cat "$DROPLET/app/.erlang.cookie")"
+}
+
+@test "two instances of one droplet get their own names and the same cookie" {
+    droplet_for erl-app compile-only
+    launch_instance web0 --ip 127.0.0.21 --index 0 --app-name erl-app
+    local first_pid=$INSTANCE_PID first_log=$INSTANCE_LOG
+    launch_instance web1 --ip 127.0.0.22 --index 1 --app-name erl-app \
+        --env ERLANG_CLUSTER_DIST_PORT=9002
+    local cookie
+    cookie=$(cat "$DROPLET/app/.erlang.cookie")
+    PROBE_PORT=9002 wait_for_node erl-app@127.0.0.22 "$cookie"
+    INSTANCE_PID=$first_pid INSTANCE_LOG=$first_log wait_for_node erl-app@127.0.0.21 "$cookie"
+    run diff "$BATS_TEST_TMPDIR/web0/app/.erlang.cookie" "$BATS_TEST_TMPDIR/web1/app/.erlang.cookie"
+    [ "$status" -eq 0 ]
+}

@@ -1,0 +1,179 @@
+# shellcheck shell=bash
+# Shared by launch.bats and lifecycle.bats: stage the sample apps through the local CF
+# lifecycle (tests/support/cf-stage) once per test run, launch instances of them
+# (tests/support/cf-launch) inside a network namespace created per test (so every instance
+# can use the real distribution port 9001 and its own epmd), and ask the running nodes
+# who they are with a probe BEAM that reads its cookie from a file, never from argv.
+#
+#   lifecycle_setup_file           build the buildpack (setup_file)
+#   lifecycle_setup / _teardown    the per-test sandbox and network namespace
+#   droplet_for FIXTURE KIND       stage tests/fixtures/FIXTURE with the final buildpack KIND
+#                                  (compile-only | finalize) once per run; sets DROPLET
+#   launch_instance NAME ARGS...   start cf-launch in the namespace (root $BATS_TEST_TMPDIR/NAME);
+#                                  sets INSTANCE_ROOT, INSTANCE_LOG, INSTANCE_PID
+#   wait_for_node NODE [COOKIE]    until the probe reaches NODE (bounded), else fail
+#   probe_rpc NODE M F ARGS        prints rpc:call(NODE, M, F, ARGS) as ~p
+#   in_ns CMD...                   run CMD in the test's namespace
+
+LIFECYCLE_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LIFECYCLE_BP="$LIFECYCLE_REPO/build/buildpack"
+LIFECYCLE_SUPPORT="$LIFECYCLE_REPO/tests/support"
+# Build outputs of the sample apps survive between runs (make clean removes them).
+LIFECYCLE_CACHE="$LIFECYCLE_REPO/build/test-cache"
+NODE_WAIT_SECONDS=${NODE_WAIT_SECONDS:-40}
+
+lifecycle_setup_file() {
+    (cd "$LIFECYCLE_REPO" && make -s all >/dev/null)
+}
+
+lifecycle_setup() {
+    LIFECYCLE_NS="ecbl-$$-${BATS_TEST_NUMBER}"
+    ip netns add "$LIFECYCLE_NS"
+    ip -n "$LIFECYCLE_NS" link set lo up
+    PROBE_HOME="$BATS_TEST_TMPDIR/probe-home"
+    mkdir -p "$PROBE_HOME"
+}
+
+# Ends every process of this test (all of them run in the test's namespace), then the
+# namespace itself.
+lifecycle_teardown() {
+    [ -n "${LIFECYCLE_NS-}" ] || return 0
+    local pids deadline
+    pids=$(ip netns pids "$LIFECYCLE_NS" 2>/dev/null || true)
+    if [ -n "$pids" ]; then
+        # shellcheck disable=SC2086 # one pid per word
+        kill -TERM $pids 2>/dev/null || true
+        deadline=$((SECONDS + 10))
+        while [ -n "$(ip netns pids "$LIFECYCLE_NS" 2>/dev/null)" ] && [ "$SECONDS" -lt "$deadline" ]; do
+            sleep 0.1
+        done
+        pids=$(ip netns pids "$LIFECYCLE_NS" 2>/dev/null || true)
+        # shellcheck disable=SC2086
+        [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+    fi
+    ip netns del "$LIFECYCLE_NS" 2>/dev/null || true
+}
+
+in_ns() {
+    ip netns exec "$LIFECYCLE_NS" "$@"
+}
+
+# Stages once per run (per bats invocation); droplets are never changed by launches.
+droplet_for() {
+    local fixture=$1 kind=$2
+    local dir="$BATS_RUN_TMPDIR/droplets"
+    DROPLET="$dir/$fixture-$kind"
+    [ -f "$DROPLET/staging_info.yml" ] && return 0
+    mkdir -p "$dir" "$LIFECYCLE_CACHE"
+    if ! "$LIFECYCLE_SUPPORT/cf-stage" --app "$LIFECYCLE_REPO/tests/fixtures/$fixture" \
+        --droplet "$DROPLET" --app-name "$fixture" \
+        --buildpack "$LIFECYCLE_BP" \
+        --buildpack "$LIFECYCLE_SUPPORT/final-buildpacks/$kind" \
+        --cache-root "$LIFECYCLE_CACHE/$fixture-$kind" >"$dir/$fixture-$kind.log" 2>&1; then
+        cat "$dir/$fixture-$kind.log" >&2
+        return 1
+    fi
+}
+
+launch_instance() {
+    local name=$1
+    shift
+    INSTANCE_ROOT="$BATS_TEST_TMPDIR/$name"
+    INSTANCE_LOG="$BATS_TEST_TMPDIR/$name.log"
+    in_ns "$LIFECYCLE_SUPPORT/cf-launch" --droplet "$DROPLET" --root "$INSTANCE_ROOT" "$@" \
+        >"$INSTANCE_LOG" 2>&1 </dev/null &
+    INSTANCE_PID=$!
+}
+
+# The probe's cookie file holds what the node's cookie must be.
+probe_cookie() {
+    rm -f "$PROBE_HOME/.erlang.cookie"
+    printf '%s' "$1" >"$PROBE_HOME/.erlang.cookie"
+    chmod 0400 "$PROBE_HOME/.erlang.cookie"
+}
+
+# probe_rpc NODE MOD FUN ARGS: a hidden BEAM that does not listen (so it takes no port),
+# dials NODE (epmd-less on PROBE_PORT, default 9001; through epmd when PROBE_EPMD=true) and
+# prints the result of the call, or "no_connection".
+probe_rpc() {
+    local flags=(-start_epmd false -erl_epmd_port "${PROBE_PORT:-9001}" -dist_listen false)
+    [ "${PROBE_EPMD-}" != true ] || flags=()
+    in_ns env -i PATH=/usr/bin:/bin HOME="$PROBE_HOME" PROBE_NODE="$1" PROBE_CALL="{$2, $3, $4}" \
+        timeout 20 erl -noshell -hidden -name "probe$$-$RANDOM@127.0.0.1" "${flags[@]}" -eval '
+            Node = list_to_atom(os:getenv("PROBE_NODE")),
+            {ok, Tokens, _} = erl_scan:string(os:getenv("PROBE_CALL") ++ "."),
+            {ok, {M, F, A}} = erl_parse:parse_term(Tokens),
+            case net_kernel:connect_node(Node) of
+                true -> io:format("~p~n", [rpc:call(Node, M, F, A, 10000)]);
+                _ -> io:format("no_connection~n")
+            end,
+            halt().'
+}
+
+# Polls (bounded) until the probe reaches NODE with the given cookie.
+wait_for_node() {
+    local node=$1 deadline=$((SECONDS + NODE_WAIT_SECONDS)) out
+    [ -z "${2-}" ] || probe_cookie "$2"
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        out=$(probe_rpc "$node" erlang node '[]' 2>&1 || true)
+        [ "$out" = "'$node'" ] && return 0
+        if ! kill -0 "$INSTANCE_PID" 2>/dev/null; then
+            echo "the instance exited; its output:" >&2
+            cat "$INSTANCE_LOG" >&2
+            return 1
+        fi
+        sleep 0.2
+    done
+    echo "node $node did not answer within ${NODE_WAIT_SECONDS}s (last probe: $out); output:" >&2
+    cat "$INSTANCE_LOG" >&2
+    return 1
+}
+
+# Polls (bounded) until CMD succeeds.
+wait_until() {
+    local seconds=$1 deadline
+    shift
+    deadline=$((SECONDS + seconds))
+    until "$@"; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.2
+    done
+}
+
+# The BEAM of this instance: the app process (the exec chain keeps the launcher's pid) or,
+# for start commands that fork, the beam.smp whose HOME is this instance's app dir.
+instance_beam_pid() {
+    local pid
+    for pid in $(ip netns pids "$LIFECYCLE_NS"); do
+        [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" != "" ] || continue
+        case "$(readlink "/proc/$pid/exe")" in
+            */beam.smp) ;;
+            *) continue ;;
+        esac
+        if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "HOME=$INSTANCE_ROOT/app"; then
+            echo "$pid"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# Which processes listen on TCP port $1 in the namespace (ss -ltnp users field).
+listeners_on_port() {
+    in_ns ss -Hltnp "sport = :$1"
+}
+
+# No process of the namespace has the cookie anywhere on its command line.
+cookie_not_in_any_cmdline() {
+    local cookie=$1 pid
+    for pid in $(ip netns pids "$LIFECYCLE_NS"); do
+        if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$cookie"; then
+            echo "cookie found in the command line of $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline")" >&2
+            return 1
+        fi
+    done
+}
+
+http_get() {
+    in_ns curl -fsS --max-time 5 "http://127.0.0.1:$1/"
+}

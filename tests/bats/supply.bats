@@ -1,0 +1,307 @@
+#!/usr/bin/env bats
+# bin/supply BUILD_DIR CACHE_DIR DEPS_DIR IDX: what staging writes, what it reports, and how
+# it refuses bad input.
+
+load test_helper
+
+setup() {
+    sandbox_setup
+}
+
+registry_binding() {
+    # $1: binding name, $2: client secret
+    printf '{"name":"%s","label":"p.service-registry","tags":["eureka","discovery"],"credentials":{"uri":"https://eureka-%s.example.com","client_id":"p-client","client_secret":"%s","access_token_uri":"https://uaa.example.com/oauth/token"}}' "$1" "$1" "$2"
+}
+
+@test "stages the agent, library, vm.args, config.yml, both wrappers and the cookie with their modes" {
+    stage
+    [ "$status" -eq 0 ]
+    run droplet_listing
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"400 app/.erlang.cookie"* ]]
+    [[ "$output" == *"644 app/.profile.d/erlang-cluster.sh"* ]]
+    [[ "$output" == *"755 contents/deps/0/bin/erlang-cluster-agent"* ]]
+    [[ "$output" == *"644 contents/deps/0/lib/libcjson.so.1"* ]]
+    [[ "$output" == *"644 contents/deps/0/vm.args"* ]]
+    [[ "$output" == *"644 contents/deps/0/config.yml"* ]]
+    [[ "$output" == *"644 contents/deps/0/profile.d/erlang-cluster.sh"* ]]
+    # Nothing outside our own index, app/.profile.d and the cookie.
+    [ "$(grep -vcE ' (app/.erlang.cookie|app/.profile.d/erlang-cluster.sh|app/mix.exs|contents/deps/0/.*)$' <<<"$output")" -eq 0 ]
+    cmp "$BUILDPACK/bin/erlang-cluster-agent" "$DEPS/0/bin/erlang-cluster-agent"
+    "$DEPS/0/bin/erlang-cluster-agent" --version
+}
+
+@test "reports version, discovery, node name, distribution, cookie source and the network policy" {
+    stage
+    [ "$status" -eq 0 ]
+    version=$(cat "$REPO_ROOT/VERSION")
+    [ "${lines[0]}" = "-----> Erlang cluster buildpack $version" ]
+    [[ "$output" == *"       Discovery: none, because no Eureka registry is bound"* ]]
+    [[ "$output" == *"cf bind-service shop REGISTRY"* ]]
+    [[ "$output" == *'       Node name: shop@$CF_INSTANCE_INTERNAL_IP (cluster shop; process types: web)'* ]]
+    [[ "$output" == *"       Distribution: epmd-less on port 9001; net_ticktime 60 s"* ]]
+    [[ "$output" == *"       Cookie: generated for this droplet"* ]]
+    [ "${lines[-1]}" = "       cf add-network-policy shop shop --protocol tcp --port 9001" ]
+    [ "$(grep -c '^-----> ' <<<"$output")" -eq 2 ]
+    # Every other line is an indented detail.
+    [ "$(grep -cvE '^(-----> |       )' <<<"$output")" -eq 0 ]
+}
+
+@test "epmd mode pins the listen port and asks for policies on 4369 and the port" {
+    export ERLANG_CLUSTER_EPMD=true ERLANG_CLUSTER_DIST_PORT=9100
+    stage
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Distribution: epmd on port 4369, node on port 9100"* ]]
+    [[ "$output" == *"cf add-network-policy shop shop --protocol tcp --port 4369"* ]]
+    [[ "$output" == *"cf add-network-policy shop shop --protocol tcp --port 9100"* ]]
+    grep -qx -- '-kernel inet_dist_listen_min 9100 inet_dist_listen_max 9100' "$DEPS/0/vm.args"
+    refute_file_match '-start_epmd' "$DEPS/0/vm.args"
+}
+
+@test "vm.args carries the distribution flags but no name and no cookie" {
+    export ERLANG_CLUSTER_NET_TICKTIME=20
+    stage
+    [ "$status" -eq 0 ]
+    grep -qx -- '-start_epmd false' "$DEPS/0/vm.args"
+    grep -qx -- '-erl_epmd_port 9001' "$DEPS/0/vm.args"
+    grep -qx -- '-kernel net_ticktime 20' "$DEPS/0/vm.args"
+    refute_file_match '-(s?name|setcookie)' "$DEPS/0/vm.args"
+}
+
+@test "the staged vm.args makes a real node listen on the distribution port without epmd" {
+    port=$(free_port)
+    export ERLANG_CLUSTER_DIST_PORT="$port"
+    stage
+    [ "$status" -eq 0 ]
+    export HOME="$BUILD_DIR"
+    erl -noshell -args_file "$DEPS/0/vm.args" -name "vmargs$port@127.0.0.1" \
+        -eval 'timer:sleep(20000), halt().' &
+    node=$!
+    listening=no
+    for _ in $(seq 100); do
+        if ss -Hltnp "sport = :$port" | grep -q "pid=$node,"; then listening=yes; break; fi
+        sleep 0.1
+    done
+    # The node's cookie is the staged one, read from HOME.
+    cookie_ok=$(erl -noshell -args_file "$DEPS/0/vm.args" -dist_listen false \
+        -name "probe$port@127.0.0.1" \
+        -eval "io:format(\"~p\", [net_kernel:connect_node('vmargs$port@127.0.0.1')]), halt()." || true)
+    kill "$node"
+    wait "$node" || true
+    [ "$listening" = yes ]
+    [ "$cookie_ok" = true ]
+}
+
+@test "binds the Eureka registry without writing its secret anywhere" {
+    export VCAP_SERVICES="{\"p.service-registry\":[$(registry_binding registry TopSecret-42)]}"
+    stage
+    [ "$status" -eq 0 ]
+    [[ "$output" == *'Discovery: eureka, because a Eureka registry is bound (service "registry")'* ]]
+    assert_secret_not_leaked TopSecret-42
+    assert_secret_not_leaked p-client
+}
+
+@test "fails with a clear message when two registries are bound" {
+    export VCAP_SERVICES="{\"p.service-registry\":[$(registry_binding reg-one s1),$(registry_binding reg-two s2)]}"
+    stage
+    assert_one_line_failure VCAP_SERVICES '"reg-one"' '"reg-two"' ERLANG_CLUSTER_SERVICE
+    assert_nothing_staged
+}
+
+@test "ERLANG_CLUSTER_SERVICE picks one of several registries" {
+    export VCAP_SERVICES="{\"p.service-registry\":[$(registry_binding reg-one s1),$(registry_binding reg-two s2)]}"
+    export ERLANG_CLUSTER_SERVICE=reg-two
+    stage
+    [ "$status" -eq 0 ]
+    [[ "$output" == *'(service "reg-two")'* ]]
+    grep -q 'ERLANG_CLUSTER_SERVICE: "reg-two"' "$DEPS/0/config.yml"
+}
+
+@test "an apps.internal route selects dns discovery with that route as the query" {
+    export VCAP_APPLICATION='{"application_name":"shop","application_uris":["shop.example.com","shop.apps.internal"]}'
+    stage
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Discovery: dns, because the app has the internal route shop.apps.internal"* ]]
+    [[ "$output" == *"resolving shop.apps.internal every 5 s"* ]]
+}
+
+@test "ERLANG_CLUSTER_PEERS selects static discovery" {
+    export ERLANG_CLUSTER_PEERS='shop@10.0.0.1, shop@10.0.0.2'
+    stage
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Discovery: static, because ERLANG_CLUSTER_PEERS is set"* ]]
+    [[ "$output" == *"peers: shop@10.0.0.1,shop@10.0.0.2"* ]]
+}
+
+@test "config.yml records the staging settings and defaults but never the cookie" {
+    export ERLANG_CLUSTER_DIST_PORT=9200 ERLANG_CLUSTER_COOKIE=CookieFromEnv123
+    stage
+    [ "$status" -eq 0 ]
+    grep -qx 'name: "erlang_cluster"' "$DEPS/0/config.yml"
+    grep -qx "version: \"$(cat "$REPO_ROOT/VERSION")\"" "$DEPS/0/config.yml"
+    grep -q 'ERLANG_CLUSTER_DIST_PORT: "9200"' "$DEPS/0/config.yml"
+    grep -q 'ERLANG_CLUSTER_HEARTBEAT_INTERVAL: "30"' "$DEPS/0/config.yml"
+    refute_file_match COOKIE "$DEPS/0/config.yml"
+}
+
+@test "generates a 32-character cookie per droplet from the kernel's random source" {
+    stage
+    [ "$status" -eq 0 ]
+    first=$(cat "$BUILD_DIR/.erlang.cookie")
+    [[ "$first" =~ ^[A-Za-z0-9]{32}$ ]]
+    assert_secret_not_leaked "$first"
+    [[ "$output" == *"Cookie: generated for this droplet"* ]]
+    # A different droplet of the same app gets a different cookie.
+    rm -rf "$BUILD_DIR/.erlang.cookie" "$BUILD_DIR/.profile.d" "$DEPS/0"/*
+    stage
+    [ "$status" -eq 0 ]
+    second=$(cat "$BUILD_DIR/.erlang.cookie")
+    [[ "$second" =~ ^[A-Za-z0-9]{32}$ ]]
+    [ "$first" != "$second" ]
+}
+
+@test "ERLANG_CLUSTER_COOKIE becomes the cookie file and appears nowhere else" {
+    export ERLANG_CLUSTER_COOKIE='Shared.Cookie-9f8e7d'
+    stage
+    [ "$status" -eq 0 ]
+    [ "$(cat "$BUILD_DIR/.erlang.cookie")" = 'Shared.Cookie-9f8e7d' ]
+    [ "$(stat -c %a "$BUILD_DIR/.erlang.cookie")" = 400 ]
+    [[ "$output" == *"Cookie: from ERLANG_CLUSTER_COOKIE"* ]]
+    assert_secret_not_leaked 'Shared.Cookie-9f8e7d'
+}
+
+@test "keeps the app's own cookie file and makes it 0400" {
+    printf 'AppOwnCookie77\n' > "$BUILD_DIR/.erlang.cookie"
+    chmod 0644 "$BUILD_DIR/.erlang.cookie"
+    stage
+    [ "$status" -eq 0 ]
+    [ "$(cat "$BUILD_DIR/.erlang.cookie")" = AppOwnCookie77 ]
+    [ "$(stat -c %a "$BUILD_DIR/.erlang.cookie")" = 400 ]
+    [[ "$output" == *"Cookie: the app's own .erlang.cookie"* ]]
+    assert_secret_not_leaked AppOwnCookie77
+}
+
+@test "rejects an app cookie file that Erlang could not use, without showing it" {
+    printf 'two words\n' > "$BUILD_DIR/.erlang.cookie"
+    stage
+    assert_one_line_failure .erlang.cookie "printable ASCII"
+    [[ "$output" != *"two words"* ]]
+}
+
+@test "a service cookie is used at run time and never written into the droplet" {
+    export VCAP_SERVICES='{"user-provided":[{"name":"cluster-secret","tags":["erlang-cluster"],"credentials":{"cookie":"ServiceCookie55"}}]}'
+    stage
+    [ "$status" -eq 0 ]
+    [[ "$output" == *'the cookie of service "cluster-secret" is used instead'* ]]
+    assert_secret_not_leaked ServiceCookie55
+    [ "$(cat "$BUILD_DIR/.erlang.cookie")" != ServiceCookie55 ]
+}
+
+@test "restaging the same app gives the same droplet" {
+    export ERLANG_CLUSTER_PEERS=shop@10.0.0.9
+    stage
+    [ "$status" -eq 0 ]
+    first_output="$output"
+    first=$(cd "$SANDBOX" && find app contents -type f -printf '%m %p ' -exec sha256sum {} \; | sort)
+    stage
+    [ "$status" -eq 0 ]
+    second=$(cd "$SANDBOX" && find app contents -type f -printf '%m %p ' -exec sha256sum {} \; | sort)
+    [ "$first" = "$second" ]
+    # The second run reports the kept cookie; every other line is the same.
+    diff <(grep -v 'Cookie:' <<<"$first_output") <(grep -v 'Cookie:' <<<"$output")
+}
+
+@test "fills the buildpack index into both wrapper copies" {
+    mkdir -p "$DEPS/03"
+    IDX=03
+    stage
+    [ "$status" -eq 0 ]
+    cmp "$DEPS/03/profile.d/erlang-cluster.sh" "$BUILD_DIR/.profile.d/erlang-cluster.sh"
+    refute_file_match '@@DEPS_IDX@@' "$BUILD_DIR/.profile.d/erlang-cluster.sh"
+    expected=$(sed 's/@@DEPS_IDX@@/03/g' "$BUILDPACK/templates/erlang-cluster.sh")
+    [ "$(cat "$BUILD_DIR/.profile.d/erlang-cluster.sh")" = "$expected" ]
+    grep -q '/03/' "$BUILD_DIR/.profile.d/erlang-cluster.sh"
+    [ -x "$DEPS/03/bin/erlang-cluster-agent" ]
+}
+
+@test "ERLANG_CLUSTER_DISABLE=true says so and writes nothing" {
+    export ERLANG_CLUSTER_DISABLE=true ERLANG_CLUSTER_DIST_PORT=not-checked
+    stage
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"ERLANG_CLUSTER_DISABLE is set: nothing installed, the app is left unchanged"* ]]
+    assert_nothing_staged
+    [ "$(cd "$BUILD_DIR" && ls -A)" = mix.exs ]
+}
+
+@test "warns about ERLANG_CLUSTER_ variables it does not know" {
+    export ERLANG_CLUSTER_DIST_PROT=9001
+    stage
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"**WARNING** ERLANG_CLUSTER_DIST_PROT is not a setting of this buildpack"* ]]
+}
+
+@test "each invalid setting fails staging with one line naming the variable and the fix" {
+    local cases=(
+        "ERLANG_CLUSTER_DIST_PORT=abc|ERLANG_CLUSTER_DIST_PORT|1024 to 65535"
+        "ERLANG_CLUSTER_DIST_PORT=80|ERLANG_CLUSTER_DIST_PORT|out of range"
+        "ERLANG_CLUSTER_DIST_PORT=65536|ERLANG_CLUSTER_DIST_PORT|out of range"
+        "ERLANG_CLUSTER_DISCOVERY=gossip|ERLANG_CLUSTER_DISCOVERY|auto, eureka, dns, static or none"
+        "ERLANG_CLUSTER_DISCOVERY=eureka|ERLANG_CLUSTER_DISCOVERY|cf bind-service shop"
+        "ERLANG_CLUSTER_EPMD=perhaps|ERLANG_CLUSTER_EPMD|true or false"
+        "ERLANG_CLUSTER_POLL_INTERVAL=0|ERLANG_CLUSTER_POLL_INTERVAL|1 to 600"
+        "ERLANG_CLUSTER_HEARTBEAT_INTERVAL=120|ERLANG_CLUSTER_HEARTBEAT_INTERVAL|1 to 60"
+        "ERLANG_CLUSTER_NET_TICKTIME=ten|ERLANG_CLUSTER_NET_TICKTIME|4 to 3600"
+        "ERLANG_CLUSTER_LOG_LEVEL=loud|ERLANG_CLUSTER_LOG_LEVEL|error, warn, info or debug"
+        "ERLANG_CLUSTER_PEERS=shop@10.0.0.1,bad peer|ERLANG_CLUSTER_PEERS|node names"
+        "ERLANG_CLUSTER_NODE_BASENAME=a.b|ERLANG_CLUSTER_NODE_BASENAME|letters, digits"
+        "ERLANG_CLUSTER_SERVICE=missing|ERLANG_CLUSTER_SERVICE|missing"
+        "ERLANG_CLUSTER_PROCESS_TYPES=web;worker|ERLANG_CLUSTER_PROCESS_TYPES|comma-separated"
+        "VCAP_SERVICES={oops|VCAP_SERVICES|not valid JSON"
+        "VCAP_APPLICATION=[oops|VCAP_APPLICATION|not valid JSON"
+        "VCAP_APPLICATION={\"application_name\":7}|VCAP_APPLICATION|must be a string"
+        "VCAP_SERVICES={\"user-provided\":[{\"name\":\"r\",\"tags\":[\"eureka\"],\"credentials\":{\"uri\":42}}]}|VCAP_SERVICES|\"uri\" must be a string"
+        "VCAP_SERVICES={\"user-provided\":[{\"name\":\"r\",\"tags\":[\"eureka\"],\"credentials\":\"x\"}]}|VCAP_SERVICES|must be an object"
+    )
+    local case assignment variable needle
+    for case in "${cases[@]}"; do
+        IFS='|' read -r assignment variable needle <<<"$case"
+        (
+            export "${assignment%%=*}=${assignment#*=}"
+            stage
+            assert_one_line_failure "$variable" "$needle" && assert_nothing_staged
+        ) || { echo "case failed: $assignment" >&2; return 1; }
+    done
+}
+
+@test "an unreadable manifest.yml fails staging naming the file" {
+    rm "$BUILDPACK/manifest.yml"
+    mkdir "$BUILDPACK/manifest.yml"
+    stage
+    assert_one_line_failure "$BUILDPACK/manifest.yml" "not a regular file"
+    assert_nothing_staged
+}
+
+@test "an invalid manifest.yml default fails staging naming the file and the key" {
+    printf 'language: erlang_cluster\nversion: 0.1.0\ndefaults:\n  ERLANG_CLUSTER_DIST_PORT: high\n' > "$BUILDPACK/manifest.yml"
+    stage
+    assert_one_line_failure "$BUILDPACK/manifest.yml" "defaults.ERLANG_CLUSTER_DIST_PORT" "1024 to 65535"
+    assert_nothing_staged
+}
+
+@test "a buildpack without its launch wrapper template fails with a clear error" {
+    rm "$BUILDPACK/templates/erlang-cluster.sh"
+    stage
+    assert_one_line_failure "templates/erlang-cluster.sh" "incomplete"
+    assert_nothing_staged
+}
+
+@test "fails with usage when not given four arguments" {
+    run "$BUILDPACK/bin/supply" "$BUILD_DIR" "$CACHE_DIR" "$DEPS"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"usage:"*"BUILD_DIR CACHE_DIR DEPS_DIR IDX"* ]]
+}
+
+@test "fails clearly when DEPS_DIR does not exist" {
+    run "$BUILDPACK/bin/supply" "$BUILD_DIR" "$CACHE_DIR" "$SANDBOX/nowhere" 0
+    assert_one_line_failure DEPS_DIR "$SANDBOX/nowhere"
+}

@@ -1,0 +1,242 @@
+# shellcheck shell=bash
+# shellcheck source-path=SCRIPTDIR
+# Shared by the e2e suites: a local foundation (tests/support/foundation.bash) with the
+# registry double in its switch namespace and app instances started from one staged droplet
+# by the local launcher, each in its own namespace with its own CF_INSTANCE_* identity.
+#
+#   e2e_setup_file / e2e_teardown_file   bring the foundation up / down (call from
+#                                        setup_file / teardown_file)
+#   e2e_stage_sample_app [--env N=V]...  stage tests/fixtures/elixir-app with the built
+#                                        buildpack + the compile-only final buildpack, once
+#   e2e_start_registry [server.js opts]  the registry double at $FOUNDATION_SWITCH_IP:8761
+#   e2e_start_instance N [--env N=V]...  launch instance N (index N, IP 10.a.b.(10+N))
+#   e2e_ensure_instances N...            start the listed instances that are not running
+#   e2e_stop_instance N [SIGNAL]         signal instance N's launcher process (default TERM)
+#   e2e_beam_pid N                       the PID of instance N's BEAM
+#   e2e_wait_exit N SECONDS              bounded wait for instance N's app process to exit
+#   e2e_destroy_container N              SIGKILL what is left in instance N, remove it
+#   e2e_registered_ips                   the addresses the registry double lists
+#   e2e_view N                           instance N's {"current_node","connected_nodes"}
+#   e2e_wait_full_mesh SECONDS N...      wait until every listed instance sees exactly the
+#                                        others; prints the time taken
+#   e2e_report TEXT                      a "# TEXT" line in the TAP output
+
+E2E_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+E2E_BUILDPACK=${E2E_BUILDPACK:-$E2E_REPO/build/buildpack}
+E2E_FINAL_BUILDPACK=${E2E_FINAL_BUILDPACK:-$E2E_REPO/tests/support/final-buildpacks/compile-only}
+E2E_APP_NAME=${E2E_APP_NAME:-cluster-app}
+E2E_HTTP_PORT=8080
+E2E_REGISTRY_PORT=8761
+
+# shellcheck source=../support/foundation.bash
+source "$E2E_REPO/tests/support/foundation.bash"
+# shellcheck source=../support/registry/registry.bash
+source "$E2E_REPO/tests/support/registry/registry.bash"
+
+e2e_report() {
+    printf '# %s\n' "$*" >&3
+}
+
+e2e_fail() {
+    printf 'e2e: %s\n' "$*" >&2
+    return 1
+}
+
+e2e_setup_file() {
+    local missing=() f
+    for f in "$E2E_BUILDPACK/bin/supply" "$E2E_BUILDPACK/bin/erlang-cluster-agent" \
+             "$E2E_REPO/tests/support/cf-stage" "$E2E_REPO/tests/support/cf-launch"; do
+        [[ -x $f ]] || missing+=("$f")
+    done
+    if ((${#missing[@]})); then
+        e2e_fail "missing ${missing[*]}: run 'make' first"
+        return 1
+    fi
+    foundation_sweep
+    foundation_up
+    export E2E_DIR=${E2E_DIR:-$BATS_FILE_TMPDIR}
+    mkdir -p "$E2E_DIR/instances"
+}
+
+e2e_teardown_file() {
+    foundation_down
+}
+
+# e2e_stage_sample_app [--env NAME=VALUE]...: stage the sample app once for the suite, with
+# the registry's binding when e2e_start_registry ran first (as on CF, where bound services are
+# visible at staging); the droplet goes to $E2E_DROPLET, the output to $E2E_DIR/staging.log.
+e2e_stage_sample_app() {
+    export E2E_DROPLET=$E2E_DIR/droplet
+    if [[ -f $E2E_DROPLET/staging_info.yml ]]; then
+        return 0
+    fi
+    local services='{}'
+    [[ -f $E2E_DIR/vcap_services.json ]] && services=$(cat "$E2E_DIR/vcap_services.json")
+    if ! "$E2E_REPO/tests/support/cf-stage" --app "$E2E_REPO/tests/fixtures/elixir-app" \
+            --droplet "$E2E_DROPLET" --app-name "$E2E_APP_NAME" --services "$services" \
+            --buildpack "$E2E_BUILDPACK" --buildpack "$E2E_FINAL_BUILDPACK" \
+            --cache-root "$E2E_DIR/cache" "$@" >"$E2E_DIR/staging.log" 2>&1 3>&-; then
+        cat "$E2E_DIR/staging.log" >&2
+        e2e_fail "staging the sample app failed (log above)"
+        return 1
+    fi
+}
+
+# e2e_start_registry [server.js options]: start the registry double inside the switch
+# namespace on a fixed port (so a restart keeps the URL), with OAuth2 on and a client secret
+# made for this suite. Writes the matching VCAP_SERVICES to $E2E_DIR/vcap_services.json.
+e2e_start_registry() {
+    local secret_file=$E2E_DIR/registry-client-secret
+    if [[ ! -s $secret_file ]]; then
+        (umask 077 && od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$secret_file")
+    fi
+    REGISTRY_DOUBLE_CLIENT_ID=e2e-client REGISTRY_DOUBLE_CLIENT_SECRET=$(cat "$secret_file") \
+    REGISTRY_EXEC="ip netns exec $FOUNDATION_SWITCH_NS" \
+        registry_start "$E2E_DIR/registry" --host "$FOUNDATION_SWITCH_IP" \
+            --port "$E2E_REGISTRY_PORT" "$@" 3>&- || return 1
+    export REGISTRY_EXEC="ip netns exec $FOUNDATION_SWITCH_NS"
+    local base=http://$FOUNDATION_SWITCH_IP:$E2E_REGISTRY_PORT
+    (umask 077 && jq -n --arg uri "$base" --arg token "$base/oauth/token" \
+        --arg secret "$(cat "$secret_file")" '{
+        "p-service-registry": [{
+            name: "service-registry", instance_name: "service-registry",
+            binding_name: null, label: "p-service-registry", plan: "standard",
+            tags: ["eureka", "discovery", "registry", "spring-cloud"],
+            credentials: {uri: $uri, client_id: "e2e-client", client_secret: $secret,
+                          access_token_uri: $token}}]}' >"$E2E_DIR/vcap_services.json")
+}
+
+# e2e_instance_root N: the "/home/vcap" of the current run of instance N.
+e2e_instance_root() {
+    cat "$E2E_DIR/instances/$1.root"
+}
+
+# e2e_start_instance N [cf-launch options]: launch instance N from $E2E_DROPLET inside its
+# own namespace (created if needed) with CF_INSTANCE_INDEX N, its own INSTANCE_GUID and the
+# registry's VCAP_SERVICES. Each start gets a fresh root, as a new container would.
+e2e_start_instance() {
+    local n=$1
+    shift
+    local ns ip root guid run=0 pid
+    ns=$(foundation_ns "$n") || return 1
+    if [[ ! -e /run/netns/$ns ]]; then
+        foundation_add_instance "$n" >/dev/null || return 1
+    fi
+    ip=$(foundation_instance_ip "$n")
+    while [[ -e $E2E_DIR/instances/$n.$run ]]; do
+        run=$((run + 1))
+    done
+    root=$E2E_DIR/instances/$n.$run
+    guid=$(cat /proc/sys/kernel/random/uuid)
+    printf '%s\n' "$root" >"$E2E_DIR/instances/$n.root"
+    local services='{}'
+    [[ -f $E2E_DIR/vcap_services.json ]] && services=$(cat "$E2E_DIR/vcap_services.json")
+    pid=$(foundation_spawn "$n" "$root.log" "$E2E_REPO/tests/support/cf-launch" \
+        --droplet "$E2E_DROPLET" --root "$root" --ip "$ip" --index "$n" --guid "$guid" \
+        --port "$E2E_HTTP_PORT" --app-name "$E2E_APP_NAME" --services "$services" "$@") || return 1
+    printf '%s\n' "$pid" >"$E2E_DIR/instances/$n.pid"
+}
+
+# e2e_beam_pid N: the PID of the BEAM running in instance N.
+e2e_beam_pid() {
+    local pid
+    for pid in $(ip netns pids "$(foundation_ns "$1")"); do
+        if [[ $(cat "/proc/$pid/comm" 2>/dev/null) == beam.smp ]]; then
+            printf '%s\n' "$pid"
+            return 0
+        fi
+    done
+    e2e_fail "no BEAM is running in instance $1"
+}
+
+# e2e_instance_running N: instance N was started and its app process is still alive.
+e2e_instance_running() {
+    local pid
+    pid=$(cat "$E2E_DIR/instances/$1.pid" 2>/dev/null) || return 1
+    [[ -e /run/netns/$(foundation_ns "$1") ]] && kill -0 "$pid" 2>/dev/null
+}
+
+# e2e_ensure_instances N...: start those of the listed instances that are not running, so a
+# test can also run on its own (bats -f).
+e2e_ensure_instances() {
+    local n
+    for n in "$@"; do
+        e2e_instance_running "$n" || e2e_start_instance "$n" || return 1
+    done
+}
+
+# e2e_stop_instance N [SIGNAL]: send SIGNAL (default TERM) to instance N's app process.
+e2e_stop_instance() {
+    local pid
+    pid=$(cat "$E2E_DIR/instances/$1.pid") || return 1
+    kill -"${2:-TERM}" "$pid"
+}
+
+# e2e_wait_exit N SECONDS: bounded wait for instance N's app process to exit.
+e2e_wait_exit() {
+    local pid
+    pid=$(cat "$E2E_DIR/instances/$1.pid") || return 1
+    foundation_wait "$2" "instance $1's app process $pid to exit" foundation_process_gone "$pid"
+}
+
+# e2e_destroy_container N: what the platform does once an instance's app process has exited:
+# every process left in the container is killed at once (no SIGTERM, no grace period) and
+# the container goes away.
+e2e_destroy_container() {
+    local ns pids
+    ns=$(foundation_ns "$1") || return 1
+    pids=$(ip netns pids "$ns")
+    # shellcheck disable=SC2086 # one PID per word
+    [[ -z $pids ]] || kill -KILL $pids 2>/dev/null || true
+    foundation_remove_instance "$1"
+}
+
+# e2e_registered_ips: the ipAddr of every instance the registry double lists now, sorted.
+e2e_registered_ips() {
+    registry_admin GET /state | jq -r '.instances[].ipAddr' | sort
+}
+
+# e2e_view N: instance N's answer to GET / on its HTTP port, asked from the switch namespace
+# as the platform's router would.
+e2e_view() {
+    foundation_exec switch curl -sS --fail --max-time 2 \
+        "http://$(foundation_instance_ip "$1"):$E2E_HTTP_PORT/"
+}
+
+# e2e_full_mesh N...: every listed instance answers, is named <basename>@<its IP>, and its
+# connected_nodes are exactly the other listed instances' node names.
+e2e_full_mesh() {
+    local n view names=() ip
+    local -A node_of=()
+    for n in "$@"; do
+        view=$(e2e_view "$n" 2>/dev/null) || return 1
+        node_of[$n]=$(jq -r '.current_node' <<<"$view") || return 1
+        ip=$(foundation_instance_ip "$n")
+        [[ ${node_of[$n]} == *"@$ip" ]] || return 1
+        printf '%s\n' "$view" >"$E2E_DIR/instances/$n.view"
+    done
+    for n in "$@"; do
+        names+=("${node_of[$n]}")
+    done
+    local expected actual
+    for n in "$@"; do
+        expected=$(printf '%s\n' "${names[@]}" | grep -vxF "${node_of[$n]}" | sort)
+        actual=$(jq -r '.connected_nodes[]' "$E2E_DIR/instances/$n.view" | sort)
+        [[ $actual == "$expected" ]] || return 1
+    done
+}
+
+# e2e_wait_full_mesh SECONDS N...: bounded wait for e2e_full_mesh; on timeout shows each
+# instance's last view. Prints the seconds it took.
+e2e_wait_full_mesh() {
+    local limit=$1 start n
+    shift
+    start=$(foundation_now)
+    if ! foundation_wait "$limit" "a full mesh of instances $*" e2e_full_mesh "$@"; then
+        for n in "$@"; do
+            printf 'instance %s: %s\n' "$n" "$(e2e_view "$n" 2>&1)" >&2
+        done
+        return 1
+    fi
+    foundation_elapsed "$start"
+}
