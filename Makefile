@@ -76,6 +76,15 @@ $(BUILD)/tests/%: tests/unit/%.c $(COMMON_OBJ) $(SUPPLY_LIB_OBJ) $(AGENT_LIB_OBJ
 
 unit-tests: $(UNIT_BIN)
 
+# --- Integration test drivers (tests/integration/*.bats build what they need with make). ---
+# dns-probe: one discovery of the dns back end, configured from the environment like the agent.
+DNS_PROBE := $(BUILD)/tests/dns-probe
+$(DNS_PROBE): tests/integration/dns_probe.c $(COMMON_OBJ) $(AGENT_LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(EI_CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+integration-drivers: $(DNS_PROBE)
+# --- end of integration test drivers ---
+
 deps:
 	@tests/support/install-deps
 
@@ -97,3 +106,61 @@ lint:
 
 clean:
 	rm -rf $(BUILD)
+
+# --- Fuzzing --------------------------------------------------------------------------------
+# libFuzzer targets in tests/fuzz (one per parser), built with clang into build/fuzz from
+# their own instrumented objects. `make fuzz` runs each for FUZZ_SECONDS, `make fuzz-smoke`
+# for FUZZ_SMOKE_SECONDS (CI); `make fuzz-replay` runs every committed corpus file through a
+# plain ASan+UBSan build of each target. See tests/fuzz/README.md.
+FUZZ_CC            ?= clang
+FUZZ_SECONDS       ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_DIR           := $(BUILD)/fuzz
+FUZZ_COMMON_TARGETS := node_name vcap_application vcap_services config_resolve manifest config_yml
+FUZZ_AGENT_TARGETS  := eureka_peers oauth_token
+FUZZ_TARGETS       := $(FUZZ_COMMON_TARGETS) $(FUZZ_AGENT_TARGETS)
+FUZZ_SAN           := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS        := -O1 -g -std=c11 -D_GNU_SOURCE -D_REENTRANT -Wall -Wextra -Werror -Isrc \
+                      -Itests/fuzz -DECB_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(EI_CFLAGS)
+FUZZ_SUPPORT_SRC   := tests/fuzz/fuzz_support.c
+FUZZ_LIB_SRC       := $(COMMON_SRC) $(FUZZ_SUPPORT_SRC)
+FUZZ_AGENT_LIB_SRC := $(filter-out src/agent/main.c,$(AGENT_SRC))
+FUZZ_BINS          := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+FUZZ_REPLAY_BINS   := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/replay_%)
+
+.PHONY: fuzz fuzz-smoke fuzz-build fuzz-replay
+# Instrumented for libFuzzer's coverage feedback, and the same code with sanitizers only.
+$(FUZZ_DIR)/obj/%.o: %.c $(wildcard src/*/*.h tests/fuzz/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_DIR)/replay-obj/%.o: %.c $(wildcard src/*/*.h tests/fuzz/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -c $< -o $@
+
+$(FUZZ_COMMON_TARGETS:%=$(FUZZ_DIR)/fuzz_%): $(FUZZ_DIR)/fuzz_%: \
+  $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(SUPPLY_LIBS)
+$(FUZZ_AGENT_TARGETS:%=$(FUZZ_DIR)/fuzz_%): $(FUZZ_DIR)/fuzz_%: \
+  $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o) \
+  $(FUZZ_AGENT_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(AGENT_LIBS)
+$(FUZZ_COMMON_TARGETS:%=$(FUZZ_DIR)/replay_%): $(FUZZ_DIR)/replay_%: \
+  $(FUZZ_DIR)/replay-obj/tests/fuzz/fuzz_%.o $(FUZZ_DIR)/replay-obj/tests/fuzz/replay_main.o \
+  $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/replay-obj/%.o)
+	$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ $(SUPPLY_LIBS)
+$(FUZZ_AGENT_TARGETS:%=$(FUZZ_DIR)/replay_%): $(FUZZ_DIR)/replay_%: \
+  $(FUZZ_DIR)/replay-obj/tests/fuzz/fuzz_%.o $(FUZZ_DIR)/replay-obj/tests/fuzz/replay_main.o \
+  $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/replay-obj/%.o) $(FUZZ_AGENT_LIB_SRC:%.c=$(FUZZ_DIR)/replay-obj/%.o)
+	$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ $(AGENT_LIBS)
+
+fuzz-build: $(FUZZ_BINS) $(FUZZ_REPLAY_BINS)
+
+fuzz: fuzz-build
+	@tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	@tests/fuzz/run $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-replay: fuzz-build
+	@tests/fuzz/replay $(FUZZ_TARGETS)
+# --- end of fuzzing -------------------------------------------------------------------------

@@ -177,6 +177,11 @@ int launch_release_name_claim(const char *run_dir, char *err, size_t errlen)
         unlink(tmp);
         return -1;
     }
+    /* When node.args already was that file, rename(2) does nothing and tmp stays. */
+    if (unlink(tmp) != 0 && errno != ENOENT) {
+        set_err(err, errlen, "cannot remove %s: %s", tmp, strerror(errno));
+        return -1;
+    }
     return 0;
 }
 
@@ -635,9 +640,15 @@ static int render_env_file(const struct prepare_request *req, char *const *env,
         char vm_args[PATH_MAX];
         if (path_join(vm_args, sizeof vm_args, req->run_dir, RUN_FILE_VM_ARGS) != 0)
             return -1;
-        /* Not ERL_DIST_PORT: relx would add a second -erl_epmd_port, and the VM ignores the
-         * flag when it is given twice (the node then listens on a random port). */
         rc |= sb_append_export(out, "VMARGS_PATH", vm_args);
+        /* Not for the app: relx would add a second -erl_epmd_port, and a VM given the flag
+         * twice ignores it (the node then listens on a random port). In other shells it
+         * lets relx's ping/rpc/eval reach the epmd-less node. */
+        if (!req->launcher && !st->cfg.epmd) {
+            char port[16];
+            snprintf(port, sizeof port, "%d", st->cfg.dist_port);
+            rc |= sb_append_export(out, "ERL_DIST_PORT", port);
+        }
     }
     return rc ? -1 : 0;
 }

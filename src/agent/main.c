@@ -5,6 +5,7 @@
 #include "agent/http.h"
 #include "agent/launch_prepare.h"
 #include "agent/loop.h"
+#include "agent/registry_dns.h"
 #include "agent/registry_static.h"
 #include "agent/status.h"
 #include "common/config.h"
@@ -68,7 +69,10 @@ static void usage(FILE *out)
         "  ERLANG_CLUSTER_DIST_PORT           the distribution port (default 9001)\n"
         "  ERLANG_CLUSTER_EPMD                true: reach the node through epmd\n"
         "  ERLANG_CLUSTER_SERVICE             which registry binding, when several\n"
-        "  ERLANG_CLUSTER_DNS_QUERY           name to resolve in dns mode\n"
+        "  ERLANG_CLUSTER_DNS_QUERY           name to resolve in dns mode (default: the app's\n"
+        "                                     apps.internal route)\n"
+        "  ERLANG_CLUSTER_DNS_SERVERS         dns mode: servers to ask, ip[:port],... (default:\n"
+        "                                     /etc/resolv.conf)\n"
         "  ERLANG_CLUSTER_PEERS               static mode: node names or IP addresses, comma-separated\n"
         "  ERLANG_CLUSTER_POLL_INTERVAL       seconds between discoveries once meshed (default 5)\n"
         "  ERLANG_CLUSTER_HEARTBEAT_INTERVAL  seconds between lease renewals (default 30)\n"
@@ -250,6 +254,11 @@ static int build_registry(const struct config *cfg, const char *node_name, int s
                                   sizeof err) == 0
                    ? 0
                    : (LOG_ERROR(log, "%s", err), -1);
+    if (cfg->discovery == DISCOVERY_DNS)
+        return dns_backend_from_config(cfg, DNS_DEFAULT_BUDGET_MS, signal_fd, log, reg, err,
+                                       sizeof err) == 0
+                   ? 0
+                   : (LOG_ERROR(log, "%s", err), -1);
     /* Eureka. */
     if (!cfg->registry.uri || !*cfg->registry.uri) {
         LOG_ERROR(log, "registry binding \"%s\" has no uri in VCAP_SERVICES",
@@ -332,11 +341,6 @@ static int run_main(int argc, char **argv)
         LOG_INFO(&log, "clustering is %s; nothing to do",
                  cfg.disabled ? "disabled (ERLANG_CLUSTER_DISABLE)" : "off (discovery none)");
         rc = 0;
-        goto out;
-    }
-    if (cfg.discovery == DISCOVERY_DNS) {
-        LOG_ERROR(&log, "discovery mode dns is not supported by this agent version; use eureka "
-                        "or static (ERLANG_CLUSTER_DISCOVERY)");
         goto out;
     }
     if (!cfg.instance_ip || !cfg.node_basename || !cfg.cluster_name) {

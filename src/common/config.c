@@ -14,6 +14,7 @@
 
 #define CLUSTER_NAME_MAX 128
 #define FALLBACK_CLUSTER_NAME "erlang-cluster"
+#define INET6_TEXT_MAX 45 /* the longest IPv6 literal, as inet_ntop's INET6_ADDRSTRLEN - 1 */
 
 static const char *const field_variables[FIELD_COUNT] = {
     [FIELD_DISABLE] = "ERLANG_CLUSTER_DISABLE",
@@ -32,6 +33,7 @@ static const char *const field_variables[FIELD_COUNT] = {
     [FIELD_PROCESS_TYPES] = "ERLANG_CLUSTER_PROCESS_TYPES",
     [FIELD_LOG_LEVEL] = "ERLANG_CLUSTER_LOG_LEVEL",
     [FIELD_START_STYLE] = "ERLANG_CLUSTER_START_STYLE",
+    [FIELD_DNS_SERVERS] = "ERLANG_CLUSTER_DNS_SERVERS",
 };
 
 /* Compiled-in fallbacks, used when no input sets a value. NULL: derived or none. */
@@ -291,6 +293,59 @@ static int parse_list(const struct picked *p, bool (*valid)(const char *), const
 static bool peer_entry_valid(const char *entry)
 {
     return node_name_valid(entry) || ip_literal_valid(entry);
+}
+
+/* A port number 1..65535 written as plain digits. */
+static bool port_text_valid(const char *text)
+{
+    if (*text == '\0' || strlen(text) > 5 || strspn(text, "0123456789") != strlen(text))
+        return false;
+    long port = strtol(text, NULL, 10);
+    return port >= 1 && port <= 65535;
+}
+
+/* One DNS server: an IP literal, IPv4:port, or [IPv6] / [IPv6]:port. */
+static bool dns_server_entry_valid(const char *entry)
+{
+    char host[INET6_TEXT_MAX + 1];
+    if (entry[0] == '[') {
+        const char *close = strchr(entry, ']');
+        size_t len = close != NULL ? (size_t)(close - entry - 1) : 0;
+        if (close == NULL || len == 0 || len > INET6_TEXT_MAX)
+            return false;
+        memcpy(host, entry + 1, len);
+        host[len] = '\0';
+        if (strchr(host, ':') == NULL || !ip_literal_valid(host))
+            return false;
+        return close[1] == '\0' || (close[1] == ':' && port_text_valid(close + 2));
+    }
+    const char *colon = strchr(entry, ':');
+    if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+        size_t len = (size_t)(colon - entry);
+        if (len == 0 || len > INET6_TEXT_MAX)
+            return false;
+        memcpy(host, entry, len);
+        host[len] = '\0';
+        return strchr(host, '.') != NULL && ip_literal_valid(host) && port_text_valid(colon + 1);
+    }
+    return ip_literal_valid(entry);
+}
+
+/* c-ares takes [IPv6] only with a port: "[fd00::1]" becomes "fd00::1". */
+static void unbracket_portless_ipv6(char *list)
+{
+    char *entry = list;
+    while (*entry != '\0') {
+        size_t len = strcspn(entry, ",");
+        if (entry[0] == '[' && entry[len - 1] == ']') {
+            memmove(entry, entry + 1, len - 2);
+            memmove(entry + len - 2, entry + len, strlen(entry + len) + 1);
+            len -= 2;
+        }
+        entry += len;
+        if (*entry == ',')
+            entry++;
+    }
 }
 
 static bool process_type_valid(const char *entry)
@@ -662,6 +717,17 @@ static int resolve(const struct config_inputs *in, struct layers *l, struct conf
             return -1;
     }
 
+    pick(l, FIELD_DNS_SERVERS, &p);
+    cfg->source[FIELD_DNS_SERVERS] = p.source;
+    if (p.value != NULL) {
+        if (parse_list(&p, dns_server_entry_valid, "a DNS server address",
+                       "use comma-separated IP addresses with an optional port, like "
+                       "10.0.0.2, 10.0.0.2:53 or [fd00::2]:53 (default: /etc/resolv.conf)",
+                       &cfg->dns_servers, err, errlen) != 0)
+            return -1;
+        unbracket_portless_ipv6(cfg->dns_servers);
+    }
+
     pick(l, FIELD_SERVICE, &p);
     cfg->source[FIELD_SERVICE] = p.source;
     if (p.value != NULL && dup_into(&cfg->service_name, p.value, err, errlen) != 0)
@@ -770,6 +836,7 @@ void config_free(struct config *cfg)
     free(cfg->node_basename);
     free(cfg->service_name);
     free(cfg->dns_query);
+    free(cfg->dns_servers);
     free(cfg->peers);
     free(cfg->process_types);
     free_secret(cfg->cookie);

@@ -52,6 +52,7 @@ enum config_field {
     FIELD_PROCESS_TYPES,
     FIELD_LOG_LEVEL,
     FIELD_START_STYLE,
+    FIELD_DNS_SERVERS,
     FIELD_COUNT
 };
 
@@ -87,6 +88,9 @@ struct config {
     bool epmd;                           /* ERLANG_CLUSTER_EPMD */
     char *service_name;                  /* ERLANG_CLUSTER_SERVICE */
     char *dns_query;                     /* ERLANG_CLUSTER_DNS_QUERY */
+    char *dns_servers;                   /* ERLANG_CLUSTER_DNS_SERVERS: comma-separated
+                                            ip, ip:port or [ipv6]:port (c-ares's form);
+                                            NULL: the container's /etc/resolv.conf */
     char *peers;                         /* ERLANG_CLUSTER_PEERS, comma-separated, validated */
     int poll_interval;                   /* seconds, ERLANG_CLUSTER_POLL_INTERVAL */
     int heartbeat_interval;              /* seconds, ERLANG_CLUSTER_HEARTBEAT_INTERVAL */

@@ -75,6 +75,20 @@ static int copy_scalar(const char *path, const char *key, const yaml_node_t *val
     return 0;
 }
 
+/* A key from the file as a message shows it: bounded, with control and non-ASCII bytes
+ * replaced by '?', so that an error stays one readable line. */
+static void shown_key(const char *key, char *out, size_t outlen)
+{
+    size_t i = 0;
+    for (; key[i] != '\0' && i < 64 && i + 4 < outlen; i++)
+        out[i] = key[i] >= ' ' && key[i] < 0x7f ? key[i] : '?';
+    if (key[i] != '\0' && i + 4 <= outlen) {
+        memcpy(out + i, "...", 3);
+        i += 3;
+    }
+    out[i] = '\0';
+}
+
 /* Reads a `ERLANG_CLUSTER_X: value` map into values[]. */
 static int read_value_map(const char *path, const char *map_name, yaml_document_t *doc,
                           const yaml_node_t *map, char **values, char *err, size_t errlen)
@@ -96,22 +110,24 @@ static int read_value_map(const char *path, const char *map_name, yaml_document_
             return -1;
         }
         enum config_field field = config_field_from_variable(scalar_text(key));
+        char shown[72];
+        shown_key(scalar_text(key), shown, sizeof shown);
         if (field == FIELD_COUNT) {
             snprintf(err, errlen,
                      "%s: %s.%s is not a setting of this buildpack; use the ERLANG_CLUSTER_* "
                      "names from the README",
-                     path, map_name, scalar_text(key));
+                     path, map_name, shown);
             return -1;
         }
         if (field == FIELD_COOKIE) {
             snprintf(err, errlen,
                      "%s: %s.%s is not allowed: a cookie must never be stored here; set it "
                      "per app with cf set-env or leave it to be generated",
-                     path, map_name, scalar_text(key));
+                     path, map_name, shown);
             return -1;
         }
         char label[128];
-        snprintf(label, sizeof label, "%s.%s", map_name, scalar_text(key));
+        snprintf(label, sizeof label, "%s.%s", map_name, shown);
         if (copy_scalar(path, label, value, &values[field], err, errlen) != 0)
             return -1;
     }

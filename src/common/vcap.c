@@ -12,6 +12,26 @@ static bool blank(const char *s)
     return s == NULL || *s == '\0';
 }
 
+/* A name from VCAP_SERVICES or the environment as a message shows it: bounded, with control
+ * and non-ASCII bytes replaced by '?', so that an error stays one readable line. */
+struct shown_name {
+    char text[72];
+};
+
+static struct shown_name shown(const char *name)
+{
+    struct shown_name out;
+    size_t i = 0;
+    for (; name[i] != '\0' && i < 64; i++)
+        out.text[i] = name[i] >= ' ' && name[i] < 0x7f ? name[i] : '?';
+    if (name[i] != '\0') {
+        memcpy(out.text + i, "...", 3);
+        i += 3;
+    }
+    out.text[i] = '\0';
+    return out;
+}
+
 static int out_of_memory(char *err, size_t errlen, const char *what)
 {
     snprintf(err, errlen, "%s: out of memory", what);
@@ -175,17 +195,19 @@ static void registry_free(struct vcap_registry *reg)
     memset(reg, 0, sizeof *reg);
 }
 
-/* The base URI the agent appends /eureka/... to: without trailing slashes or /eureka. */
+/* The base URI the agent appends /eureka/... to: without trailing slashes or a /eureka path
+ * (only a path: in http://eureka the name is the host). uri passed http_uri. */
 static void trim_registry_uri(char *uri)
 {
+    size_t host = (size_t)(strstr(uri, "://") + 3 - uri);
     size_t len = strlen(uri);
-    while (len > 0 && uri[len - 1] == '/')
+    while (len > host && uri[len - 1] == '/')
         uri[--len] = '\0';
-    if (len >= 7 && strcasecmp(uri + len - 7, "/eureka") == 0) {
+    if (len >= host + 8 && strcasecmp(uri + len - 7, "/eureka") == 0) {
         len -= 7;
         uri[len] = '\0';
     }
-    while (len > 0 && uri[len - 1] == '/')
+    while (len > host && uri[len - 1] == '/')
         uri[--len] = '\0';
 }
 
@@ -193,7 +215,8 @@ static int parse_registry(const cJSON *binding, const char *label, const char *d
                           struct vcap_registry *reg, char *err, size_t errlen)
 {
     char where[256];
-    snprintf(where, sizeof where, "VCAP_SERVICES: registry service \"%s\"", display);
+    snprintf(where, sizeof where, "VCAP_SERVICES: registry service \"%s\"",
+             shown(display).text);
     memset(reg, 0, sizeof *reg);
     reg->label = strdup(label);
     reg->binding.binding_name = strdup(display);
@@ -268,7 +291,8 @@ static int parse_cookie_service(const cJSON *binding, const char *display,
         return 0;
     char where[300];
     snprintf(where, sizeof where,
-             "VCAP_SERVICES: service \"%s\" (tagged erlang-cluster) credentials", display);
+             "VCAP_SERVICES: service \"%s\" (tagged erlang-cluster) credentials",
+             shown(display).text);
     if (!cJSON_IsObject(creds)) {
         snprintf(err, errlen, "%s must be an object", where);
         return -1;
@@ -288,7 +312,7 @@ static int parse_cookie_service(const cJSON *binding, const char *display,
         snprintf(err, errlen,
                  "VCAP_SERVICES: services \"%s\" and \"%s\" both carry an Erlang cookie; "
                  "unbind one of them",
-                 services->cookie_service, display);
+                 shown(services->cookie_service).text, shown(display).text);
         return -1;
     }
     services->cookie = strdup(cookie->valuestring);
@@ -343,20 +367,20 @@ int vcap_services_parse(const char *json, struct vcap_services *services, char *
     cJSON_ArrayForEach(group, root) {
         if (!cJSON_IsArray(group)) {
             snprintf(err, errlen, "VCAP_SERVICES: \"%s\" must be an array of bindings",
-                     group->string);
+                     shown(group->string).text);
             goto done;
         }
         const cJSON *binding;
         cJSON_ArrayForEach(binding, group) {
             if (!cJSON_IsObject(binding)) {
                 snprintf(err, errlen, "VCAP_SERVICES: every \"%s\" binding must be an object",
-                         group->string);
+                         shown(group->string).text);
                 goto done;
             }
             const cJSON *tags = cJSON_GetObjectItemCaseSensitive(binding, "tags");
             if (tags != NULL && !cJSON_IsNull(tags) && !cJSON_IsArray(tags)) {
                 snprintf(err, errlen, "VCAP_SERVICES: \"tags\" of service \"%s\" must be an array",
-                         display_name(binding, group->string));
+                         shown(display_name(binding, group->string)).text);
                 goto done;
             }
             const char *label = group->string;
@@ -405,7 +429,7 @@ static void list_registry_names(const struct vcap_services *services, char *buf,
     buf[0] = '\0';
     for (size_t i = 0; i < services->registry_count && used < len; i++) {
         int n = snprintf(buf + used, len - used, "%s\"%s\"", i == 0 ? "" : ", ",
-                         services->registries[i].binding.binding_name);
+                         shown(services->registries[i].binding.binding_name).text);
         if (n < 0)
             break;
         used += (size_t)n;
@@ -425,12 +449,12 @@ long vcap_services_select_registry(const struct vcap_services *services,
             snprintf(err, errlen,
                      "ERLANG_CLUSTER_SERVICE: no Eureka registry named \"%s\" is bound; bind "
                      "it (cf bind-service APP %s) or unset ERLANG_CLUSTER_SERVICE",
-                     service_name, service_name);
+                     shown(service_name).text, shown(service_name).text);
         else
             snprintf(err, errlen,
                      "ERLANG_CLUSTER_SERVICE: no Eureka registry named \"%s\" is bound; the "
                      "bound ones are %s: set it to one of them",
-                     service_name, names);
+                     shown(service_name).text, names);
         return -2;
     }
     if (services->registry_count == 0)
@@ -440,6 +464,7 @@ long vcap_services_select_registry(const struct vcap_services *services,
     snprintf(err, errlen,
              "VCAP_SERVICES: %zu Eureka registries are bound (%s); set ERLANG_CLUSTER_SERVICE "
              "to the one to use (cf set-env APP ERLANG_CLUSTER_SERVICE %s) or unbind the others",
-             services->registry_count, names, services->registries[0].binding.binding_name);
+             services->registry_count, names,
+             shown(services->registries[0].binding.binding_name).text);
     return -2;
 }

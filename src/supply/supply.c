@@ -363,9 +363,31 @@ static const char *app_or_placeholder(const struct config *cfg)
     return cfg->app_name != NULL && *cfg->app_name != '\0' ? cfg->app_name : "APP";
 }
 
+/* The app name as one shell word, so the printed command can be pasted as it is. */
+static const char *shell_word(const char *word, char *buf, size_t len)
+{
+    if (strspn(word, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
+        strlen(word))
+        return word;
+    size_t n = 0;
+    buf[n++] = '\'';
+    for (const char *c = word; *c != '\0' && n + 5 < len; c++) {
+        if (*c == '\'') {
+            memcpy(buf + n, "'\\''", 4);
+            n += 4;
+        } else {
+            buf[n++] = *c;
+        }
+    }
+    buf[n++] = '\'';
+    buf[n] = '\0';
+    return buf;
+}
+
 static void report_discovery(FILE *out, const struct config *cfg)
 {
-    const char *app = app_or_placeholder(cfg);
+    char quoted[512];
+    const char *app = shell_word(app_or_placeholder(cfg), quoted, sizeof quoted);
     log_detail(out, "Discovery: %s, because %s", discovery_mode_name(cfg->discovery),
                cfg->discovery_reason);
     switch (cfg->discovery) {
@@ -420,7 +442,8 @@ static void report(const struct stager *st, const struct config *cfg,
                    const struct staging_plan *plan)
 {
     FILE *out = st->out;
-    const char *app = app_or_placeholder(cfg);
+    char quoted[512];
+    const char *app = shell_word(app_or_placeholder(cfg), quoted, sizeof quoted);
     report_discovery(out, cfg);
     log_detail(out, "Node name: %s@$CF_INSTANCE_INTERNAL_IP (cluster %s; process types: %s)",
                cfg->node_basename, cfg->cluster_name, cfg->process_types);

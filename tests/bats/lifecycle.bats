@@ -18,7 +18,7 @@ teardown() {
 }
 
 # assert_clustered NODE STYLE: the app node answers with the droplet's cookie, its BEAM
-# listens on 9001 (and nothing else of ours does), its output has no "Multiple -name"
+# listens on 9001 (and nothing else does), no epmd runs, its output has no "Multiple -name"
 # warning, it was given the name once, and (except for Mix releases, which always pass
 # --cookie) the cookie is on no command line.
 assert_clustered() {
@@ -31,6 +31,8 @@ assert_clustered() {
     [ "$status" -eq 0 ]
     [ "${#lines[@]}" -eq 1 ]
     [[ "$output" == *"pid=$beam,"* ]]
+    run listeners_on_port 4369 # epmd-less: no epmd
+    [ -z "$output" ]
 
     run grep -c 'Multiple -name' "$INSTANCE_LOG"
     [ "$output" = 0 ]
@@ -172,4 +174,78 @@ assert_wrong_cookie_refused() {
     INSTANCE_PID=$first_pid INSTANCE_LOG=$first_log wait_for_node erl-app@127.0.0.21 "$cookie"
     run diff "$BATS_TEST_TMPDIR/web0/app/.erlang.cookie" "$BATS_TEST_TMPDIR/web1/app/.erlang.cookie"
     [ "$status" -eq 0 ]
+}
+
+# A supply buildpack that records how the stager called it.
+make_recording_supply() {
+    mkdir -p "$1/bin"
+    cat >"$1/bin/supply" <<'SCRIPT'
+#!/usr/bin/env bash
+set -euo pipefail
+{
+    echo "args=$#"
+    echo "idx=$4"
+    echo "deps_dir_env=${DEPS_DIR-unset}"
+    echo "deps_arg_is_contents_deps=$([ "$(basename "$3")" = deps ] && [ -d "$3/$4" ] && echo yes)"
+    echo "profile_d=$([ -d "$3/../profile.d" ] && echo yes)"
+    echo "stack=$CF_STACK memory=$MEMORY_LIMIT lang=$LANG"
+    echo "instance_fields=$(jq -c '[has("instance_index"), has("instance_id"), has("port")]' <<<"$VCAP_APPLICATION")"
+    echo "services=$VCAP_SERVICES"
+    echo "port=${PORT-unset} index=${CF_INSTANCE_INDEX-unset}"
+} >"$(dirname "$0")/../record.$4"
+SCRIPT
+    chmod +x "$1/bin/supply"
+}
+
+@test "the stager pads IDX, leaves DEPS_DIR unset and gives supply buildpacks the staging env" {
+    local bps=() i
+    for i in $(seq 0 9); do
+        make_recording_supply "$BATS_TEST_TMPDIR/bp$i"
+        bps+=(--buildpack "$BATS_TEST_TMPDIR/bp$i")
+    done
+    run "$LIFECYCLE_SUPPORT/cf-stage" --app "$LIFECYCLE_REPO/tests/fixtures/erl-app" \
+        --droplet "$BATS_TEST_TMPDIR/droplet" "${bps[@]}" \
+        --buildpack "$LIFECYCLE_SUPPORT/final-buildpacks/compile-only" \
+        --services '{"user-provided":[]}'
+    [ "$status" -eq 0 ]
+    # 11 buildpacks: two digits; the final (compile-only) one's deps dir is gone.
+    run ls "$BATS_TEST_TMPDIR/droplet/deps"
+    [ "$output" = "$(printf '%s\n' 00 01 02 03 04 05 06 07 08 09)" ]
+    [ -f "$BATS_TEST_TMPDIR/bp3/record.03" ]
+    run cat "$BATS_TEST_TMPDIR/bp9/record.09"
+    [ "${lines[0]}" = args=4 ]
+    [ "${lines[1]}" = idx=09 ]
+    [ "${lines[2]}" = deps_dir_env=unset ]
+    [ "${lines[3]}" = deps_arg_is_contents_deps=yes ]
+    [ "${lines[4]}" = profile_d=yes ]
+    [ "${lines[5]}" = "stack=cflinuxfs4 memory=1024m lang=en_US.UTF-8" ]
+    [ "${lines[6]}" = 'instance_fields=[false,false,false]' ]
+    [ "${lines[7]}" = 'services={"user-provided":[]}' ]
+    [ "${lines[8]}" = "port=unset index=unset" ]
+}
+
+@test "the stager refuses a supply buildpack without bin/supply with the platform's exit code" {
+    mkdir -p "$BATS_TEST_TMPDIR/no-supply/bin"
+    run "$LIFECYCLE_SUPPORT/cf-stage" --app "$LIFECYCLE_REPO/tests/fixtures/erl-app" \
+        --droplet "$BATS_TEST_TMPDIR/droplet" --buildpack "$BATS_TEST_TMPDIR/no-supply" \
+        --buildpack "$LIFECYCLE_SUPPORT/final-buildpacks/compile-only"
+    [ "$status" -eq 225 ]
+    [[ "$output" == *"does not support multi-buildpack apps"* ]]
+    [ ! -e "$BATS_TEST_TMPDIR/droplet" ]
+}
+
+@test "the launcher gives the start command the platform's env, pre-start output and exec chain" {
+    droplet_for erl-app finalize
+    local start='echo "pid=$$"; echo "cwd=$PWD home=$HOME tmpdir=$TMPDIR deps=$DEPS_DIR port=$PORT"; echo "index=$CF_INSTANCE_INDEX/$INSTANCE_INDEX guid=$INSTANCE_GUID ip=$CF_INSTANCE_INTERNAL_IP"; jq -c "[.process_type, .instance_index, .instance_id, .port]" <<<"$VCAP_APPLICATION"'
+    launch_instance web3 --ip 127.0.0.40 --index 3 --guid g-3 --port 8123 --app-name erl-app \
+        --process-type web --start-command "$start"
+    wait "$INSTANCE_PID"
+    local root=$INSTANCE_ROOT
+    run cat "$INSTANCE_LOG"
+    [ "${lines[0]}" = "Invoking pre-start scripts." ]
+    [[ "$output" == *$'\n'"Invoking start command."$'\n'* ]]
+    [[ "$output" == *"cwd=$root/app home=$root/app tmpdir=$root/tmp deps=$root/deps port=8123"* ]]
+    [[ "$output" == *"index=3/3 guid=g-3 ip=127.0.0.40"* ]]
+    [[ "$output" == *'["web",3,"g-3",8123]'* ]]
+    [[ "$output" == *"pid=$INSTANCE_PID"* ]] || { echo "$output; launched as $INSTANCE_PID"; false; }
 }

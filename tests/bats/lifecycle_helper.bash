@@ -80,8 +80,9 @@ launch_instance() {
     shift
     INSTANCE_ROOT="$BATS_TEST_TMPDIR/$name"
     INSTANCE_LOG="$BATS_TEST_TMPDIR/$name.log"
-    in_ns "$LIFECYCLE_SUPPORT/cf-launch" --droplet "$DROPLET" --root "$INSTANCE_ROOT" "$@" \
-        >"$INSTANCE_LOG" 2>&1 </dev/null &
+    # Not through in_ns: a backgrounded function is a subshell, and $! must be the app.
+    ip netns exec "$LIFECYCLE_NS" "$LIFECYCLE_SUPPORT/cf-launch" --droplet "$DROPLET" \
+        --root "$INSTANCE_ROOT" "$@" >"$INSTANCE_LOG" 2>&1 </dev/null &
     INSTANCE_PID=$!
 }
 

@@ -171,6 +171,28 @@ setup() {
     fi
 }
 
+@test "instances, also later ones, resolve names through a DNS server in the switch namespace" {
+    local hosts=$BATS_TEST_TMPDIR/hosts
+    printf '%s peers.apps.internal\n' "$(foundation_instance_ip 1)" "$(foundation_instance_ip 2)" >"$hosts"
+    foundation_spawn switch "$BATS_TEST_TMPDIR/dnsmasq.log" dnsmasq --keep-in-foreground \
+        --no-resolv --no-hosts --addn-hosts="$hosts" --listen-address="$FOUNDATION_SWITCH_IP" \
+        --bind-interfaces --pid-file= --user=root >"$BATS_TEST_TMPDIR/dnsmasq.pid"
+    foundation_set_resolver "$FOUNDATION_SWITCH_IP"
+    foundation_add_instance 8 >/dev/null
+    local expected n
+    expected=$(printf '%s\n' "$(foundation_instance_ip 1)" "$(foundation_instance_ip 2)" | sort)
+    for n in 1 8; do
+        foundation_wait 5 "instance $n to resolve peers.apps.internal" \
+            foundation_exec "$n" getent ahostsv4 peers.apps.internal >/dev/null
+        run foundation_exec "$n" getent ahostsv4 peers.apps.internal
+        [ "$(awk '$2 == "STREAM" { print $1 }' <<<"$output" | sort)" = "$expected" ]
+    done
+    kill "$(cat "$BATS_TEST_TMPDIR/dnsmasq.pid")"
+    foundation_remove_instance 8
+    foundation_clear_resolver
+    [ ! -e "/etc/netns/$(foundation_ns 1)" ]
+}
+
 @test "the host's addresses, links, routes and forwarding are unchanged while it is up" {
     host_network_snapshot >"$BATS_TEST_TMPDIR/host-now"
     diff "$BATS_FILE_TMPDIR/host-before" "$BATS_TEST_TMPDIR/host-now"

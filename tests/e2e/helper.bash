@@ -6,10 +6,12 @@
 #
 #   e2e_setup_file / e2e_teardown_file   bring the foundation up / down (call from
 #                                        setup_file / teardown_file)
-#   e2e_stage_sample_app [--env N=V]...  stage tests/fixtures/elixir-app with the built
-#                                        buildpack + the compile-only final buildpack, once
+#   e2e_stage_app NAME SOURCE [opts]     stage SOURCE as app NAME with the built buildpack
+#                                        + the compile-only final buildpack, once
+#   e2e_stage_sample_app [opts]          the same for tests/fixtures/elixir-app
 #   e2e_start_registry [server.js opts]  the registry double at $FOUNDATION_SWITCH_IP:8761
-#   e2e_start_instance N [--env N=V]...  launch instance N (index N, IP 10.a.b.(10+N))
+#   e2e_start_instance N [opts]          launch instance N of app $E2E_APP (index N, IP
+#                                        10.a.b.(10+N)); opts go to cf-launch
 #   e2e_ensure_instances N...            start the listed instances that are not running
 #   e2e_stop_instance N [SIGNAL]         signal instance N's launcher process (default TERM)
 #   e2e_beam_pid N                       the PID of instance N's BEAM
@@ -26,6 +28,7 @@ E2E_BUILDPACK=${E2E_BUILDPACK:-$E2E_REPO/build/buildpack}
 E2E_FINAL_BUILDPACK=${E2E_FINAL_BUILDPACK:-$E2E_REPO/tests/support/final-buildpacks/compile-only}
 E2E_APP_NAME=${E2E_APP_NAME:-cluster-app}
 E2E_HTTP_PORT=8080
+E2E_DIST_PORT=9001   # the buildpack's default ERLANG_CLUSTER_DIST_PORT
 E2E_REGISTRY_PORT=8761
 
 # shellcheck source=../support/foundation.bash
@@ -62,24 +65,36 @@ e2e_teardown_file() {
     foundation_down
 }
 
-# e2e_stage_sample_app [--env NAME=VALUE]...: stage the sample app once for the suite, with
-# the registry's binding when e2e_start_registry ran first (as on CF, where bound services are
-# visible at staging); the droplet goes to $E2E_DROPLET, the output to $E2E_DIR/staging.log.
-e2e_stage_sample_app() {
-    export E2E_DROPLET=$E2E_DIR/droplet
-    if [[ -f $E2E_DROPLET/staging_info.yml ]]; then
+# e2e_stage_app NAME SOURCE [cf-stage options]: stage the app in SOURCE as CF app NAME with
+# the built buildpack and the compile-only final buildpack, once per suite, with the
+# registry's binding when e2e_start_registry ran first (as on CF, where bound services are
+# visible at staging). The droplet goes to $E2E_DIR/droplets/NAME, the output beside it in
+# NAME.staging.log.
+e2e_stage_app() {
+    local name=$1 source=$2
+    shift 2
+    local droplet=$E2E_DIR/droplets/$name log=$E2E_DIR/droplets/$name.staging.log
+    if [[ -f $droplet/staging_info.yml ]]; then
         return 0
     fi
+    mkdir -p "$E2E_DIR/droplets"
     local services='{}'
     [[ -f $E2E_DIR/vcap_services.json ]] && services=$(cat "$E2E_DIR/vcap_services.json")
-    if ! "$E2E_REPO/tests/support/cf-stage" --app "$E2E_REPO/tests/fixtures/elixir-app" \
-            --droplet "$E2E_DROPLET" --app-name "$E2E_APP_NAME" --services "$services" \
+    if ! "$E2E_REPO/tests/support/cf-stage" --app "$source" \
+            --droplet "$droplet" --app-name "$name" --services "$services" \
             --buildpack "$E2E_BUILDPACK" --buildpack "$E2E_FINAL_BUILDPACK" \
-            --cache-root "$E2E_DIR/cache" "$@" >"$E2E_DIR/staging.log" 2>&1 3>&-; then
-        cat "$E2E_DIR/staging.log" >&2
-        e2e_fail "staging the sample app failed (log above)"
+            --cache-root "$E2E_DIR/cache" "$@" >"$log" 2>&1 3>&-; then
+        cat "$log" >&2
+        e2e_fail "staging $source as $name failed (log above)"
         return 1
     fi
+}
+
+# e2e_stage_sample_app [cf-stage options]: stage tests/fixtures/elixir-app as $E2E_APP_NAME;
+# its droplet is $E2E_DROPLET.
+e2e_stage_sample_app() {
+    e2e_stage_app "$E2E_APP_NAME" "$E2E_REPO/tests/fixtures/elixir-app" "$@" || return 1
+    export E2E_DROPLET=$E2E_DIR/droplets/$E2E_APP_NAME
 }
 
 # e2e_start_registry [server.js options]: start the registry double inside the switch
@@ -111,13 +126,18 @@ e2e_instance_root() {
     cat "$E2E_DIR/instances/$1.root"
 }
 
-# e2e_start_instance N [cf-launch options]: launch instance N from $E2E_DROPLET inside its
-# own namespace (created if needed) with CF_INSTANCE_INDEX N, its own INSTANCE_GUID and the
-# registry's VCAP_SERVICES. Each start gets a fresh root, as a new container would.
+# e2e_start_instance N [cf-launch options]: launch instance N of app $E2E_APP (default
+# $E2E_APP_NAME; staged before with e2e_stage_app) inside its own namespace (created if
+# needed) with CF_INSTANCE_INDEX N, its own INSTANCE_GUID and the registry's VCAP_SERVICES.
+# Each start gets a fresh root, as a new container would.
 e2e_start_instance() {
     local n=$1
     shift
-    local ns ip root guid run=0 pid
+    local app=${E2E_APP:-$E2E_APP_NAME} ns ip root guid run=0 pid
+    if [[ ! -f $E2E_DIR/droplets/$app/staging_info.yml ]]; then
+        e2e_fail "app $app is not staged: call e2e_stage_app first"
+        return 1
+    fi
     ns=$(foundation_ns "$n") || return 1
     if [[ ! -e /run/netns/$ns ]]; then
         foundation_add_instance "$n" >/dev/null || return 1
@@ -129,11 +149,12 @@ e2e_start_instance() {
     root=$E2E_DIR/instances/$n.$run
     guid=$(cat /proc/sys/kernel/random/uuid)
     printf '%s\n' "$root" >"$E2E_DIR/instances/$n.root"
+    printf '%s\n' "${E2E_VIEW:-http}" >"$E2E_DIR/instances/$n.view-via"
     local services='{}'
     [[ -f $E2E_DIR/vcap_services.json ]] && services=$(cat "$E2E_DIR/vcap_services.json")
     pid=$(foundation_spawn "$n" "$root.log" "$E2E_REPO/tests/support/cf-launch" \
-        --droplet "$E2E_DROPLET" --root "$root" --ip "$ip" --index "$n" --guid "$guid" \
-        --port "$E2E_HTTP_PORT" --app-name "$E2E_APP_NAME" --services "$services" "$@") || return 1
+        --droplet "$E2E_DIR/droplets/$app" --root "$root" --ip "$ip" --index "$n" --guid "$guid" \
+        --port "$E2E_HTTP_PORT" --app-name "$app" --services "$services" "$@") || return 1
     printf '%s\n' "$pid" >"$E2E_DIR/instances/$n.pid"
 }
 
@@ -196,11 +217,41 @@ e2e_registered_ips() {
     registry_admin GET /state | jq -r '.instances[].ipAddr' | sort
 }
 
-# e2e_view N: instance N's answer to GET / on its HTTP port, asked from the switch namespace
-# as the platform's router would.
+# e2e_view N: instance N's {"current_node", "connected_nodes"}. By default its answer to
+# GET / on its HTTP port, asked from the switch namespace as the platform's router would; for
+# an instance started with E2E_VIEW=rpc (an app without that endpoint), e2e_rpc_view.
 e2e_view() {
+    if [[ $(cat "$E2E_DIR/instances/$1.view-via" 2>/dev/null) == rpc ]]; then
+        e2e_rpc_view "$1"
+        return
+    fi
     foundation_exec switch curl -sS --fail --max-time 2 \
         "http://$(foundation_instance_ip "$1"):$E2E_HTTP_PORT/"
+}
+
+# e2e_rpc_view N: the same view taken by an rpc from a short-lived hidden BEAM inside instance
+# N's namespace that does not listen (-dist_listen false), with the droplet's cookie file
+# (HOME = the app dir), as an operator's `cf ssh` session would.
+e2e_rpc_view() {
+    local n=$1 root ip node
+    root=$(e2e_instance_root "$n") || return 1
+    ip=$(foundation_instance_ip "$n")
+    node=$(cat "$root/tmp/erlang-cluster/node_name" 2>/dev/null) || return 1
+    # shellcheck disable=SC2016 # Erlang code, not shell
+    foundation_exec "$n" env HOME="$root/app" E2E_NODE="$node" erl -noshell -noinput \
+        -name "e2e_probe_$RANDOM$BASHPID@$ip" -hidden -dist_listen false \
+        -start_epmd false -erl_epmd_port "$E2E_DIST_PORT" -eval '
+            Node = list_to_atom(os:getenv("E2E_NODE")),
+            case {rpc:call(Node, erlang, node, [], 5000), rpc:call(Node, erlang, nodes, [], 5000)} of
+                {Self, Nodes} when is_atom(Self), is_list(Nodes) ->
+                    Quoted = [[$", atom_to_list(N), $"] || N <- Nodes],
+                    io:format("{\"current_node\": \"~s\", \"connected_nodes\": [~s]}~n",
+                              [Self, lists:join(", ", Quoted)]),
+                    halt(0);
+                Error ->
+                    io:format(standard_error, "rpc to ~s failed: ~p~n", [Node, Error]),
+                    halt(1)
+            end.'
 }
 
 # e2e_full_mesh N...: every listed instance answers, is named <basename>@<its IP>, and its

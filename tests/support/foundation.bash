@@ -15,7 +15,13 @@
 #   foundation_remove_instance N     kill what runs in instance N and delete it
 #   foundation_down                  remove everything this run created
 #   foundation_sweep                 remove what crashed earlier runs left behind
+#   foundation_set_resolver IP       instances resolve names through the DNS server at IP
+#   foundation_clear_resolver        back to the host's resolver configuration
 #   foundation_cleanup_on_exit       (scripts) run foundation_down on EXIT, INT and TERM
+# and the small helpers: foundation_ns TARGET (namespace name), foundation_instance_ip N,
+# foundation_instances (numbers of existing instances), foundation_wait SECONDS WHAT CMD...
+# (bounded poll), foundation_now / foundation_elapsed START (timings),
+# foundation_process_gone PID.
 #
 # Names: every namespace is "ecb-<run id>-sw" or "ecb-<run id>-i<N>", the run id being six
 # random hex digits; interface names (br0, v<N>, eth0) only have to be unique inside their
@@ -442,6 +448,17 @@ foundation_set_resolver() {
     for n in $(foundation_instances); do
         ns=$(foundation_ns "$n")
         _foundation_write_resolv_conf "$ns" || return 1
+    done
+}
+
+# foundation_clear_resolver: undo foundation_set_resolver (instances use the host's resolver
+# configuration again).
+foundation_clear_resolver() {
+    _foundation_require_up || return 1
+    rm -f "$FOUNDATION_STATE_ROOT/$FOUNDATION_ID/resolver"
+    local n
+    for n in $(foundation_instances); do
+        rm -rf "/etc/netns/$(foundation_ns "$n")"
     done
 }
 

@@ -467,6 +467,54 @@ static void instance_fields_are_read_and_checked(void **state)
     expect_error(fx, MANIFEST_PLAIN, bad, "CF_INSTANCE_INTERNAL_IP", "IP address");
 }
 
+static void dns_servers_take_addresses_with_optional_ports(void **state)
+{
+    struct fixture *fx = *state;
+    char *unset[] = {"ERLANG_CLUSTER_DNS_QUERY=chat.apps.internal", NULL};
+    assert_int_equal(stage(fx, MANIFEST_PLAIN, unset), 0);
+    assert_null(fx->cfg.dns_servers); /* the container's /etc/resolv.conf */
+
+    char *env[] = {"ERLANG_CLUSTER_DNS_QUERY=chat.apps.internal",
+                   "ERLANG_CLUSTER_DNS_SERVERS= 10.0.0.2, 127.0.0.53:5353,[fd00::2]:53 ,"
+                   "[fd00::3],fd00::4",
+                   NULL};
+    assert_int_equal(stage(fx, MANIFEST_PLAIN, env), 0);
+    /* c-ares's server-list form: brackets only around an IPv6 address with a port. */
+    assert_string_equal(fx->cfg.dns_servers,
+                        "10.0.0.2,127.0.0.53:5353,[fd00::2]:53,fd00::3,fd00::4");
+    assert_int_equal(fx->cfg.source[FIELD_DNS_SERVERS], SOURCE_ENV);
+
+    /* Set at staging, it reaches the agent through config.yml. */
+    assert_int_equal(config_write_staged(&fx->cfg, fx->staged, fx->err, sizeof fx->err), 0);
+    char *run_env[] = {NULL};
+    assert_int_equal(run_time(fx, run_env), 0);
+    assert_string_equal(fx->cfg.dns_servers,
+                        "10.0.0.2,127.0.0.53:5353,[fd00::2]:53,fd00::3,fd00::4");
+    assert_int_equal(fx->cfg.source[FIELD_DNS_SERVERS], SOURCE_STAGING_ENV);
+}
+
+static void dns_servers_refuse_names_bad_ports_and_bad_brackets(void **state)
+{
+    struct fixture *fx = *state;
+    static const char *const bad[] = {
+        "ERLANG_CLUSTER_DNS_SERVERS=dns.example.com",
+        "ERLANG_CLUSTER_DNS_SERVERS=10.0.0.2:0",
+        "ERLANG_CLUSTER_DNS_SERVERS=10.0.0.2:65536",
+        "ERLANG_CLUSTER_DNS_SERVERS=10.0.0.2:53x",
+        "ERLANG_CLUSTER_DNS_SERVERS=10.0.0.2:",
+        "ERLANG_CLUSTER_DNS_SERVERS=[10.0.0.2]:53",
+        "ERLANG_CLUSTER_DNS_SERVERS=[fd00::2:53",
+        "ERLANG_CLUSTER_DNS_SERVERS=[fd00::2]53",
+        "ERLANG_CLUSTER_DNS_SERVERS=10.0.0.2,,10.0.0.3",
+        "ERLANG_CLUSTER_DNS_SERVERS=10.0.0.2;10.0.0.3",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *env[] = {(char *)bad[i], NULL};
+        expect_error(fx, MANIFEST_PLAIN, env, "ERLANG_CLUSTER_DNS_SERVERS",
+                     "with an optional port");
+    }
+}
+
 static void names_round_trip(void **state)
 {
     (void)state;
@@ -503,6 +551,8 @@ int main(void)
         T(disabled_stops_before_anything_else_is_checked),
         T(manifest_problems_name_the_file),
         T(instance_fields_are_read_and_checked),
+        T(dns_servers_take_addresses_with_optional_ports),
+        T(dns_servers_refuse_names_bad_ports_and_bad_brackets),
         T(names_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -150,6 +150,27 @@ static void config_yml_round_trips_in_libbuildpack_shape(void **state)
     settings_file_free(&out);
 }
 
+static void keys_in_errors_are_shown_on_one_printable_line(void **state)
+{
+    struct fixture *fx = *state;
+    static const char *const bad[][2] = {
+        {"defaults:\n  \"ERLANG_CLUSTER_\\tX\\nY\": 1\n", "defaults.ERLANG_CLUSTER_?X?Y is not"},
+        {"name: x\nconfig:\n  env:\n    \"\\e[2JERLANG\": 1\n", "config.env.?[2JERLANG is not"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_text(fx->path, bad[i][0]);
+        struct settings_file m;
+        int rc = i == 0 ? manifest_read(fx->path, &m, fx->err, sizeof fx->err)
+                        : staged_config_read(fx->path, &m, fx->err, sizeof fx->err);
+        assert_int_equal(rc, -1);
+        if (strstr(fx->err, bad[i][1]) == NULL)
+            fail_msg("for %s: \"%s\"", bad[i][0], fx->err);
+        for (const char *p = fx->err; *p != '\0'; p++)
+            if ((unsigned char)*p < ' ' || *p == 0x7f)
+                fail_msg("control character in \"%s\"", fx->err);
+    }
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -158,6 +179,7 @@ int main(void)
         T(ignores_packaging_keys_and_accepts_empty_defaults),
         T(rejects_bad_manifests_naming_the_file),
         T(config_yml_round_trips_in_libbuildpack_shape),
+        T(keys_in_errors_are_shown_on_one_printable_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

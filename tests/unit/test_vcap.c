@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -182,6 +183,45 @@ static void rejects_malformed_services_without_leaking_secrets(void **state)
     }
 }
 
+static void a_registry_host_named_eureka_is_kept(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"http://eureka", "http://eureka"},
+        {"https://eureka/", "https://eureka"},
+        {"http://eureka/eureka/", "http://eureka"},
+        {"http://eureka:8761/eureka", "http://eureka:8761"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char json[256];
+        snprintf(json, sizeof json,
+                 "{\"r\":[{\"name\":\"r\",\"tags\":[\"eureka\"],\"credentials\":{\"uri\":\"%s\"}}]}",
+                 cases[i][0]);
+        struct vcap_services s;
+        assert_int_equal(vcap_services_parse(json, &s, err, sizeof err), 0);
+        assert_string_equal(s.registries[0].binding.uri, cases[i][1]);
+        vcap_services_free(&s);
+    }
+}
+
+static void names_in_errors_are_shown_on_one_printable_line(void **state)
+{
+    (void)state;
+    struct vcap_services s;
+    assert_int_equal(vcap_services_parse("{\"bad\\nlabel\":{}}", &s, err, sizeof err), -1);
+    assert_non_null(strstr(err, "\"bad?label\" must be an array"));
+    assert_int_equal(vcap_services_parse("{\"a\":[{\"name\":\"one\\u001b[2J\",\"tags\":[\"eureka\"],"
+                                         "\"credentials\":{\"uri\":\"ftp://x\"}}]}",
+                                         &s, err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "\"one?[2J\""));
+    assert_int_equal(vcap_services_parse("{}", &s, err, sizeof err), 0);
+    assert_int_equal(vcap_services_select_registry(&s, "my\nregistry", err, sizeof err), -2);
+    assert_non_null(strstr(err, "\"my?registry\""));
+    assert_null(strchr(err, '\n'));
+    vcap_services_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +232,8 @@ int main(void)
         cmocka_unit_test(credhub_references_are_accepted_at_staging),
         cmocka_unit_test(reads_the_cookie_of_an_erlang_cluster_service),
         cmocka_unit_test(rejects_malformed_services_without_leaking_secrets),
+        cmocka_unit_test(a_registry_host_named_eureka_is_kept),
+        cmocka_unit_test(names_in_errors_are_shown_on_one_printable_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

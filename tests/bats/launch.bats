@@ -1,0 +1,325 @@
+#!/usr/bin/env bats
+# The launch wrapper and `erlang-cluster-agent prepare` under the local launcher: port modes,
+# run-time cookies, guests in the same container (cf ssh, tasks the app spawns), process
+# types, the off switch, and a wrapper that survives hostile settings and shells.
+
+load lifecycle_helper
+
+setup_file() {
+    lifecycle_setup_file
+}
+
+setup() {
+    lifecycle_setup
+}
+
+teardown() {
+    lifecycle_teardown
+}
+
+droplet_cookie() {
+    cat "$DROPLET/app/.erlang.cookie"
+}
+
+# A `cf ssh` shell in the instance (same instance options as its launch).
+ssh_run() {
+    local cmd=$1
+    shift
+    in_ns timeout 60 "$LIFECYCLE_SUPPORT/cf-launch" --droplet "$DROPLET" --root "$INSTANCE_ROOT" \
+        "$@" --ssh "$cmd"
+}
+
+# Runs the wrapper the way the launcher does, but in a hostile shell (set -eu, IFS=:) and
+# without starting anything: prints "shell survived" and the exported env afterwards. Output
+# goes through a file: the agent the wrapper starts keeps running (in the test's namespace,
+# ended by teardown) and must not hold a pipe open.
+# Usage: source_wrapper_in_hostile_shell ROOT START_COMMAND ENV...
+source_wrapper_in_hostile_shell() {
+    local root=$1 start=$2 out="$BATS_TEST_TMPDIR/hostile-shell.out" status=0
+    shift 2
+    # shellcheck disable=SC2016
+    in_ns env -i PATH=/usr/bin:/bin HOME="$root/app" TMPDIR="$root/tmp" DEPS_DIR="$root/deps" \
+        CF_INSTANCE_INTERNAL_IP=127.0.0.30 CF_INSTANCE_INDEX=0 PORT=8080 "$@" \
+        bash -c 'set -eu; IFS=:; cd "$1"
+            for f in ../profile.d/* .profile.d/*; do
+                if [ -f "$f" ]; then . "$f"; fi
+            done
+            echo "shell survived"
+            env' launcher "$root/app" "$start" >"$out" 2>&1 </dev/null || status=$?
+    cat "$out"
+    return "$status"
+}
+
+vcap_application_json() { # NAME PROCESS_TYPE
+    jq -cn --arg name "$1" --arg type "$2" \
+        '{application_id: "a1", application_name: $name, name: $name, uris: [],
+          application_uris: [], process_type: $type, instance_index: 0}'
+}
+
+@test "with ERLANG_CLUSTER_EPMD=true the node registers with epmd and listens on the pinned port" {
+    droplet_for erl-app compile-only
+    launch_instance web0 --ip 127.0.0.5 --app-name erl-app --env ERLANG_CLUSTER_EPMD=true
+    PROBE_EPMD=true wait_for_node erl-app@127.0.0.5 "$(droplet_cookie)"
+    run in_ns epmd -names
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"name erl-app at port 9001"* ]]
+    run listeners_on_port 9001
+    [[ "$output" == *"pid=$(instance_beam_pid),"* ]]
+    grep -q "^erlang-cluster: node erl-app@127.0.0.5, epmd with listen port 9001" "$INSTANCE_LOG"
+}
+
+@test "epmd-less by default: no epmd runs and the node listens on ERLANG_CLUSTER_DIST_PORT" {
+    droplet_for erl-app compile-only
+    launch_instance web0 --ip 127.0.0.5 --app-name erl-app --env ERLANG_CLUSTER_DIST_PORT=9123
+    PROBE_PORT=9123 wait_for_node erl-app@127.0.0.5 "$(droplet_cookie)"
+    run listeners_on_port 4369
+    [ -z "$output" ]
+    run listeners_on_port 9123
+    [[ "$output" == *"pid=$(instance_beam_pid),"* ]]
+}
+
+@test "a cookie set at run time replaces the droplet's cookie file (0400) and stays out of output and argv" {
+    droplet_for erl-app compile-only
+    launch_instance web0 --ip 127.0.0.5 --app-name erl-app --env ERLANG_CLUSTER_COOKIE=run-time-Cookie-42
+    wait_for_node erl-app@127.0.0.5 run-time-Cookie-42
+    [ "$(stat -c %a "$INSTANCE_ROOT/app/.erlang.cookie")" = 400 ]
+    [ "$(cat "$INSTANCE_ROOT/app/.erlang.cookie")" = run-time-Cookie-42 ]
+    run grep -c run-time-Cookie-42 "$INSTANCE_LOG"
+    [ "$output" = 0 ]
+    cookie_not_in_any_cmdline run-time-Cookie-42
+    probe_cookie "$(droplet_cookie)"
+    run probe_rpc erl-app@127.0.0.5 erlang node '[]'
+    [ "$output" = no_connection ]
+}
+
+@test "a cf ssh shell's BEAMs reach the app and take neither its name nor its port" {
+    droplet_for erl-app compile-only
+    launch_instance web0 --ip 127.0.0.5 --app-name erl-app
+    wait_for_node erl-app@127.0.0.5 "$(droplet_cookie)"
+    # A BEAM that asks for no name gets none.
+    run ssh_run "erl -noshell -eval 'io:format(\"~p~n\", [node()]), halt().'" --ip 127.0.0.5 --app-name erl-app
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = nonode@nohost ]
+    # A remote shell style BEAM with its own name reaches the app with the cookie file.
+    run ssh_run "erl -noshell -name rem1@127.0.0.5 -eval 'io:format(\"~p~n\", [net_adm:ping(list_to_atom(\"erl-app@127.0.0.5\"))]), halt().'" \
+        --ip 127.0.0.5 --app-name erl-app
+    [ "${lines[-1]}" = pong ]
+    # The app still holds its name and port.
+    run probe_rpc erl-app@127.0.0.5 erlang node '[]'
+    [ "$output" = "'erl-app@127.0.0.5'" ]
+    run listeners_on_port 9001
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == *"pid=$(instance_beam_pid),"* ]]
+}
+
+@test "a Mix release's bin/app rpc from a cf ssh shell reaches the app" {
+    droplet_for elixir-app compile-only
+    local start='_build/prod/rel/cluster_app/bin/cluster_app start'
+    launch_instance web0 --ip 127.0.0.5 --app-name elixir-app --start-command "$start"
+    wait_for_node elixir-app@127.0.0.5 "$(droplet_cookie)"
+    run ssh_run "_build/prod/rel/cluster_app/bin/cluster_app rpc 'IO.puts(node())'" \
+        --ip 127.0.0.5 --app-name elixir-app --start-command "$start"
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = elixir-app@127.0.0.5 ]
+}
+
+# assert_app_env_guests_do_not_collide NODE: like a mix task the app spawns, BEAMs started
+# with the app process's exact environment once the app is up neither take its name nor
+# its port, and reach it.
+assert_app_env_guests_do_not_collide() {
+    local node=$1 run_dir="$INSTANCE_ROOT/tmp/erlang-cluster" app_env=()
+    # The agent hands the claim over once it has seen the app node.
+    wait_until 20 cmp -s "$run_dir/guest.args" "$run_dir/node.args"
+    mapfile -d '' app_env <"/proc/$(instance_beam_pid)/environ"
+    run in_ns env -i "${app_env[@]}" timeout 20 erl -noshell -eval 'io:format("~p~n", [node()]), halt().'
+    [ "${lines[-1]}" = nonode@nohost ]
+    run in_ns env -i "${app_env[@]}" timeout 20 erl -noshell -name task1@127.0.0.5 -eval \
+        "io:format(\"~p ~p~n\", [node(), net_adm:ping('$node')]), halt()."
+    [ "${lines[-1]}" = "'task1@127.0.0.5' pong" ]
+    run probe_rpc "$node" erlang node '[]'
+    [ "$output" = "'$node'" ]
+    run listeners_on_port 9001
+    [ "${#lines[@]}" -eq 1 ]
+}
+
+@test "relx's bin/app ping from a cf ssh shell reaches the epmd-less app" {
+    droplet_for relx-app compile-only
+    launch_instance web0 --ip 127.0.0.9 --app-name relx-app
+    wait_for_node relx-app@127.0.0.9 "$(droplet_cookie)"
+    run ssh_run "_build/prod/rel/relx_app/bin/relx_app ping" --ip 127.0.0.9 --app-name relx-app
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = pong ]
+}
+
+@test "without discovery, once the app node is up a BEAM started with the app's environment gets the guest flags" {
+    droplet_for erl-app compile-only
+    launch_instance web0 --ip 127.0.0.5 --app-name erl-app
+    wait_for_node erl-app@127.0.0.5 "$(droplet_cookie)"
+    assert_app_env_guests_do_not_collide erl-app@127.0.0.5
+}
+
+@test "with static discovery, once the app node is up a BEAM started with the app's environment gets the guest flags" {
+    droplet_for erl-app compile-only
+    launch_instance web0 --ip 127.0.0.5 --app-name erl-app --env ERLANG_CLUSTER_PEERS=127.0.0.6
+    wait_for_node erl-app@127.0.0.5 "$(droplet_cookie)"
+    assert_app_env_guests_do_not_collide erl-app@127.0.0.5
+}
+
+@test "a process type not in ERLANG_CLUSTER_PROCESS_TYPES starts untouched" {
+    droplet_for erl-app compile-only
+    launch_instance worker0 --ip 127.0.0.5 --app-name erl-app --process-type worker
+    wait_until 30 instance_beam_pid
+    local beam
+    beam=$(instance_beam_pid)
+    run grep -c '^ERL_AFLAGS=' <(tr '\0' '\n' <"/proc/$beam/environ")
+    [ "$output" = 0 ]
+    run grep -c -- '-name' <(tr '\0' '\n' <"/proc/$beam/cmdline")
+    [ "$output" = 0 ]
+    [ ! -e "$INSTANCE_ROOT/tmp/erlang-cluster" ]
+    run grep -c "process type 'worker' is not in ERLANG_CLUSTER_PROCESS_TYPES" "$INSTANCE_LOG"
+    [ "$output" = 1 ]
+    run pgrep -f "$INSTANCE_ROOT/deps/0/bin/erlang-cluster-agent"
+    [ "$status" -ne 0 ]
+}
+
+@test "a process type listed in ERLANG_CLUSTER_PROCESS_TYPES is clustered" {
+    droplet_for erl-app compile-only
+    launch_instance worker0 --ip 127.0.0.5 --app-name erl-app --process-type worker \
+        --env 'ERLANG_CLUSTER_PROCESS_TYPES=web, worker'
+    wait_for_node erl-app@127.0.0.5 "$(droplet_cookie)"
+}
+
+@test "ERLANG_CLUSTER_DISABLE=true leaves the app untouched" {
+    droplet_for erl-app compile-only
+    launch_instance web0 --ip 127.0.0.5 --app-name erl-app --env ERLANG_CLUSTER_DISABLE=true
+    wait_until 30 instance_beam_pid
+    local beam
+    beam=$(instance_beam_pid)
+    run grep -c '^ERL_AFLAGS=' <(tr '\0' '\n' <"/proc/$beam/environ")
+    [ "$output" = 0 ]
+    [ ! -e "$INSTANCE_ROOT/tmp/erlang-cluster" ]
+    [ "$(stat -c %a "$INSTANCE_ROOT/app/.erlang.cookie")" = 400 ]
+    run pgrep -f "$INSTANCE_ROOT/deps/0/bin/erlang-cluster-agent"
+    [ "$status" -ne 0 ]
+    run grep -c '^erlang-cluster:' "$INSTANCE_LOG"
+    [ "$output" = 1 ]
+}
+
+@test "an invalid run-time setting gets one clear line and the app starts unclustered" {
+    droplet_for erl-app compile-only
+    launch_instance web0 --ip 127.0.0.5 --app-name erl-app --env ERLANG_CLUSTER_DIST_PORT=90x1
+    wait_until 30 instance_beam_pid
+    run grep '^erlang-cluster:' "$INSTANCE_LOG"
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == *ERLANG_CLUSTER_DIST_PORT* ]]
+    run grep -c -- '-name' <(tr '\0' '\n' <"/proc/$(instance_beam_pid)/cmdline")
+    [ "$output" = 0 ]
+    run grep -c '^ERL_AFLAGS=' <(tr '\0' '\n' <"/proc/$(instance_beam_pid)/environ")
+    [ "$output" = 0 ]
+}
+
+@test "an instance root with spaces in its path boots clustered" {
+    droplet_for erl-app compile-only
+    launch_instance "web 0" --ip 127.0.0.5 --app-name erl-app
+    wait_for_node erl-app@127.0.0.5 "$(droplet_cookie)"
+}
+
+@test "the wrapper survives set -eu and a changed IFS and never runs what hostile settings contain" {
+    droplet_for erl-app compile-only
+    local root="$BATS_TEST_TMPDIR/root" marker="$BATS_TEST_TMPDIR/executed"
+    cp -a "$DROPLET/." "$root/"
+    local hostile="x\$(touch $marker)\`touch $marker\`'\"; touch $marker"
+    run source_wrapper_in_hostile_shell "$root" "erl -noshell; touch $marker" \
+        "VCAP_APPLICATION=$(vcap_application_json "$hostile" web)" \
+        "ERLANG_CLUSTER_NAME=$hostile" "ERLANG_CLUSTER_PEERS=$hostile" \
+        "ERLANG_CLUSTER_PROCESS_TYPES=web,$hostile"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"shell survived"* ]]
+    [ ! -e "$marker" ]
+    run grep -c '^erlang-cluster:' <<<"$output"
+    [ "$output" = 1 ]
+}
+
+@test "a hostile node basename is refused in one line, executed nowhere, and the shell goes on" {
+    droplet_for erl-app compile-only
+    local root="$BATS_TEST_TMPDIR/root" marker="$BATS_TEST_TMPDIR/executed"
+    cp -a "$DROPLET/." "$root/"
+    run source_wrapper_in_hostile_shell "$root" "erl -noshell" \
+        "VCAP_APPLICATION=$(vcap_application_json erl-app web)" \
+        "ERLANG_CLUSTER_NODE_BASENAME=a b\$(touch $marker)"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"shell survived"* ]]
+    [ ! -e "$marker" ]
+    run grep '^erlang-cluster:' <<<"$output"
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == *ERLANG_CLUSTER_NODE_BASENAME* ]]
+    [[ "$output" != *ERL_AFLAGS* ]]
+}
+
+@test "a hostile start style is refused and the shell goes on unclustered" {
+    droplet_for erl-app compile-only
+    local root="$BATS_TEST_TMPDIR/root" marker="$BATS_TEST_TMPDIR/executed"
+    cp -a "$DROPLET/." "$root/"
+    run source_wrapper_in_hostile_shell "$root" "erl -noshell" \
+        "VCAP_APPLICATION=$(vcap_application_json erl-app web)" \
+        "ERLANG_CLUSTER_START_STYLE=\$(touch $marker)"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"shell survived"* ]]
+    [ ! -e "$marker" ]
+    [[ "$output" == *ERLANG_CLUSTER_START_STYLE* ]]
+    [[ "$output" != *ERL_AFLAGS=* ]]
+}
+
+@test "sourced in a shell without DEPS_DIR or with a missing agent, the wrapper logs one line and returns" {
+    droplet_for erl-app compile-only
+    local root="$BATS_TEST_TMPDIR/root"
+    cp -a "$DROPLET/." "$root/"
+    # shellcheck disable=SC2016
+    run in_ns env -i PATH=/usr/bin:/bin HOME="$root/app" bash -c 'set -eu; cd "$1"; . .profile.d/erlang-cluster.sh; echo survived' \
+        x "$root/app" "erl"
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = survived ]
+    [[ "${lines[0]}" == *"DEPS_DIR is not set"* ]]
+    rm "$root/deps/0/bin/erlang-cluster-agent"
+    run source_wrapper_in_hostile_shell "$root" "erl -noshell" \
+        "VCAP_APPLICATION=$(vcap_application_json erl-app web)"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"shell survived"* ]]
+    [[ "$output" == *"erlang-cluster-agent is missing"* ]]
+}
+
+@test "in the launcher's shell the wrapper exports the claim file for the erl style and nothing secret" {
+    droplet_for erl-app compile-only
+    local root="$BATS_TEST_TMPDIR/root"
+    cp -a "$DROPLET/." "$root/"
+    run source_wrapper_in_hostile_shell "$root" "erl -noshell -pa ebin -s plain_app" \
+        "VCAP_APPLICATION=$(vcap_application_json erl-app web)"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"ERL_AFLAGS=-args_file '$root/tmp/erlang-cluster/node.args'"* ]]
+    [[ "$output" != *RELEASE_COOKIE* ]]
+    [[ "$output" != *"$(droplet_cookie)"* ]]
+    [ "$(stat -c %a "$root/tmp/erlang-cluster")" = 700 ]
+    grep -qx -- '-name erl-app@127.0.0.30' "$root/tmp/erlang-cluster/node.args"
+    grep -qx -- '-dist_listen false' "$root/tmp/erlang-cluster/guest.args"
+    run grep -c -- '-name' "$root/tmp/erlang-cluster/guest.args"
+    [ "$output" = 0 ]
+}
+
+@test "hostile values that do reach the env file (cookie, the user's ERL_AFLAGS) are exported verbatim, never run" {
+    droplet_for erl-app compile-only
+    local root="$BATS_TEST_TMPDIR/root" marker="$BATS_TEST_TMPDIR/executed"
+    cp -a "$DROPLET/." "$root/"
+    # A cookie has no blanks, so its command substitution cannot carry arguments.
+    local cookie="c'\$(id)\`id\`\"\$HOME;x" aflags="+K true \$(touch $marker) 'q'"
+    run source_wrapper_in_hostile_shell "$root" "erl -noshell" \
+        "VCAP_APPLICATION=$(vcap_application_json erl-app web)" \
+        ERLANG_CLUSTER_START_STYLE=mix-release "ERLANG_CLUSTER_COOKIE=$cookie" "ERL_AFLAGS=$aflags"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"shell survived"* ]]
+    [ ! -e "$marker" ]
+    [[ "$output" == *$'\n'"RELEASE_COOKIE=$cookie"$'\n'* ]]
+    [[ "$output" == *$'\n'"ERL_AFLAGS=-args_file '$root/tmp/erlang-cluster/node.args' $aflags"$'\n'* ]]
+    [[ "$output" == *$'\n'"RELEASE_NODE=erl-app@127.0.0.30"$'\n'* ]]
+    [[ "$output" == *$'\n'"RELEASE_DISTRIBUTION=name"$'\n'* ]]
+    [ "$(cat "$root/app/.erlang.cookie")" = "$cookie" ]
+}

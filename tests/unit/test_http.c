@@ -1,0 +1,277 @@
+/* The HTTP client against a one-shot server on loopback: redirects are not followed, bodies
+ * are capped, the total timeout holds, the interrupt fd cuts a call short; and the CA bundle
+ * is the system store plus CF_SYSTEM_CERT_PATH. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/http.h"
+
+struct server {
+    pid_t pid;
+    int port;
+    int request_fd; /* the request as the server saw it */
+};
+
+/* Forks a server that accepts one connection, passes the request back through a pipe and
+ * answers with `response` (NULL: never answers). */
+static void server_start(struct server *srv, const char *response)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(lfd >= 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(lfd, (struct sockaddr *)&addr, sizeof addr), 0);
+    assert_int_equal(listen(lfd, 4), 0);
+    socklen_t len = sizeof addr;
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&addr, &len), 0);
+    srv->port = ntohs(addr.sin_port);
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    srv->pid = fork();
+    assert_true(srv->pid >= 0);
+    if (srv->pid == 0) {
+        close(pipefd[0]);
+        int cfd = accept(lfd, NULL, NULL);
+        if (cfd < 0)
+            _exit(1);
+        char buf[8192];
+        ssize_t n = recv(cfd, buf, sizeof buf, 0);
+        if (n > 0 && write(pipefd[1], buf, (size_t)n) != n)
+            _exit(1);
+        close(pipefd[1]);
+        if (!response)
+            for (;;)
+                pause();
+        size_t left = strlen(response);
+        while (left > 0) {
+            ssize_t w = send(cfd, response, left, MSG_NOSIGNAL);
+            if (w <= 0)
+                break;
+            response += w;
+            left -= (size_t)w;
+        }
+        close(cfd);
+        _exit(0);
+    }
+    close(lfd);
+    close(pipefd[1]);
+    srv->request_fd = pipefd[0];
+}
+
+static void server_stop(struct server *srv, char *request, size_t len)
+{
+    kill(srv->pid, SIGKILL);
+    waitpid(srv->pid, NULL, 0);
+    if (request) {
+        ssize_t n = read(srv->request_fd, request, len - 1);
+        request[n > 0 ? n : 0] = '\0';
+    }
+    close(srv->request_fd);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct http_client *client_with(size_t max_body, int interrupt_fd)
+{
+    struct http_options opts = {.connect_timeout_ms = 1000, .max_body = max_body,
+                                .interrupt_fd = interrupt_fd};
+    char err[512];
+    struct http_client *c = http_client_new(&opts, err, sizeof err);
+    if (!c)
+        fail_msg("%s", err);
+    return c;
+}
+
+static void answers_come_back_with_status_and_body_and_the_bearer_token_is_sent(void **state)
+{
+    (void)state;
+    struct server srv;
+    server_start(&srv, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+    struct http_client *c = client_with(1024, -1);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/eureka/apps/X", srv.port);
+    struct http_request req = {.method = "GET", .url = url, .accept = "application/json",
+                               .bearer_token = "tok-123", .timeout_ms = 2000};
+    struct http_response resp;
+    assert_int_equal(http_perform(c, &req, &resp), HTTP_OK);
+    assert_int_equal(resp.status, 200);
+    assert_string_equal(resp.body, "hello");
+    http_response_free(&resp);
+    char request[8192];
+    server_stop(&srv, request, sizeof request);
+    assert_non_null(strstr(request, "GET /eureka/apps/X HTTP/1.1"));
+    assert_non_null(strstr(request, "Authorization: Bearer tok-123"));
+    assert_non_null(strstr(request, "Accept: application/json"));
+    http_client_free(c);
+}
+
+static void redirects_are_not_followed_and_say_so(void **state)
+{
+    (void)state;
+    struct server srv;
+    server_start(&srv, "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:9/steal?x=1\r\n"
+                       "Content-Length: 0\r\nConnection: close\r\n\r\n");
+    struct http_client *c = client_with(1024, -1);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/oauth/token", srv.port);
+    struct http_request req = {.method = "POST", .url = url, .body = "grant_type=client_credentials",
+                               .basic_user = "id", .basic_password = "SECRET", .timeout_ms = 2000};
+    struct http_response resp;
+    assert_int_equal(http_perform(c, &req, &resp), HTTP_FAILED);
+    assert_non_null(strstr(resp.error, "302"));
+    assert_non_null(strstr(resp.error, "not followed"));
+    assert_non_null(strstr(resp.error, "127.0.0.1:9/steal"));
+    assert_null(strstr(resp.error, "SECRET"));
+    assert_null(strstr(resp.error, "x=1"));
+    server_stop(&srv, NULL, 0);
+    http_client_free(c);
+}
+
+static void bodies_over_the_cap_fail(void **state)
+{
+    (void)state;
+    static char response[8192];
+    int n = snprintf(response, sizeof response,
+                     "HTTP/1.1 200 OK\r\nContent-Length: 4000\r\nConnection: close\r\n\r\n");
+    memset(response + n, 'x', 4000);
+    response[n + 4000] = '\0';
+    struct server srv;
+    server_start(&srv, response);
+    struct http_client *c = client_with(1000, -1);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", srv.port);
+    struct http_request req = {.method = "GET", .url = url, .timeout_ms = 2000};
+    struct http_response resp;
+    assert_int_equal(http_perform(c, &req, &resp), HTTP_FAILED);
+    assert_non_null(strstr(resp.error, "larger than 1000 bytes"));
+    server_stop(&srv, NULL, 0);
+    http_client_free(c);
+}
+
+static void a_server_that_never_answers_fails_within_the_total_timeout(void **state)
+{
+    (void)state;
+    struct server srv;
+    server_start(&srv, NULL);
+    struct http_client *c = client_with(1000, -1);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", srv.port);
+    struct http_request req = {.method = "PUT", .url = url, .timeout_ms = 300};
+    struct http_response resp;
+    int64_t start = now_ms();
+    assert_int_equal(http_perform(c, &req, &resp), HTTP_FAILED);
+    int64_t took = now_ms() - start;
+    assert_true(took >= 250 && took < 1500);
+    assert_non_null(strstr(resp.error, "timed out"));
+    server_stop(&srv, NULL, 0);
+    http_client_free(c);
+}
+
+static void a_readable_interrupt_fd_cuts_the_call_short(void **state)
+{
+    (void)state;
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    struct server srv;
+    server_start(&srv, NULL);
+    struct http_client *c = client_with(1000, pipefd[0]);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", srv.port);
+    assert_int_equal(write(pipefd[1], "x", 1), 1);
+    struct http_request req = {.method = "DELETE", .url = url, .timeout_ms = 5000};
+    struct http_response resp;
+    int64_t start = now_ms();
+    assert_int_equal(http_perform(c, &req, &resp), HTTP_INTERRUPTED);
+    assert_true(now_ms() - start < 1000);
+    server_stop(&srv, NULL, 0);
+    http_client_free(c);
+    close(pipefd[0]);
+    close(pipefd[1]);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void ca_bundle_is_the_system_store_plus_platform_certificates(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test-http-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char sys[256], a[320], b[320], other[320];
+    snprintf(sys, sizeof sys, "%s/system.pem", dir);
+    write_file(sys, "SYSTEM-CERTS\n");
+    char certs[256];
+    snprintf(certs, sizeof certs, "%s/cf", dir);
+    assert_int_equal(mkdir(certs, 0700), 0);
+    snprintf(a, sizeof a, "%s/trusted-ca-1.crt", certs);
+    write_file(a, "PLATFORM-ONE"); /* no final newline: the bundle adds one */
+    snprintf(b, sizeof b, "%s/trusted-ca-2.pem", certs);
+    write_file(b, "PLATFORM-TWO\n");
+    snprintf(other, sizeof other, "%s/README.txt", certs);
+    write_file(other, "NOT-A-CERT\n");
+
+    size_t len = 0;
+    char err[512];
+    char *bundle = http_build_ca_bundle(sys, certs, &len, err, sizeof err);
+    assert_non_null(bundle);
+    assert_int_equal(strncmp(bundle, "SYSTEM-CERTS\n", 13), 0);
+    assert_non_null(strstr(bundle, "PLATFORM-ONE\n"));
+    assert_non_null(strstr(bundle, "PLATFORM-TWO\n"));
+    assert_null(strstr(bundle, "NOT-A-CERT"));
+    assert_int_equal(strlen(bundle), len);
+    free(bundle);
+
+    char missing[320];
+    snprintf(missing, sizeof missing, "%s/nope", dir);
+    assert_null(http_build_ca_bundle(sys, missing, &len, err, sizeof err));
+    assert_non_null(strstr(err, "CF_SYSTEM_CERT_PATH"));
+
+    unlink(a);
+    unlink(b);
+    unlink(other);
+    rmdir(certs);
+    unlink(sys);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(answers_come_back_with_status_and_body_and_the_bearer_token_is_sent),
+        cmocka_unit_test(redirects_are_not_followed_and_say_so),
+        cmocka_unit_test(bodies_over_the_cap_fail),
+        cmocka_unit_test(a_server_that_never_answers_fails_within_the_total_timeout),
+        cmocka_unit_test(a_readable_interrupt_fd_cuts_the_call_short),
+        cmocka_unit_test(ca_bundle_is_the_system_store_plus_platform_certificates),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}

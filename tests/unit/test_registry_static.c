@@ -1,0 +1,52 @@
+/* The static back end: ERLANG_CLUSTER_PEERS as node names or IP addresses. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "agent/registry_static.h"
+
+static void lists_names_and_turns_addresses_into_node_names(void **state)
+{
+    (void)state;
+    struct registry_backend reg = {0};
+    char err[256];
+    assert_int_equal(static_backend_new("chat@10.0.0.2, 10.0.0.3,chat@10.0.0.1,10.0.0.2",
+                                        "chat", "chat@10.0.0.1", &reg, err, sizeof err),
+                     0);
+    assert_false(reg.has_lease);
+    struct strlist peers = {0};
+    assert_int_equal(reg.discover(reg.state, 0, &peers, err, sizeof err), REGISTRY_OK);
+    assert_int_equal(peers.len, 2);
+    assert_string_equal(peers.items[0], "chat@10.0.0.2");
+    assert_string_equal(peers.items[1], "chat@10.0.0.3");
+    assert_int_equal(reg.deregister(reg.state, 0, 100, err, sizeof err), REGISTRY_OK);
+    strlist_clear(&peers);
+    reg.destroy(reg.state);
+}
+
+static void a_bad_entry_is_an_error_naming_the_variable(void **state)
+{
+    (void)state;
+    const char *bad[] = {"chat@10.0.0.2,not a node", "chat@", "x@y@z", "300.1.1.1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct registry_backend reg = {0};
+        char err[256] = "";
+        assert_int_equal(static_backend_new(bad[i], "chat", "chat@10.0.0.1", &reg, err, sizeof err), -1);
+        assert_non_null(strstr(err, "ERLANG_CLUSTER_PEERS"));
+        assert_null(reg.state);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(lists_names_and_turns_addresses_into_node_names),
+        cmocka_unit_test(a_bad_entry_is_an_error_naming_the_variable),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

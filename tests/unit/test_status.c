@@ -1,0 +1,109 @@
+/* status.json and its human-readable form. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/status.h"
+
+static void view_with_peers(struct peer_set *set, char **json)
+{
+    peer_set_init(set, 1000, 60000);
+    struct strlist wanted = {0};
+    strlist_add(&wanted, "chat@10.0.0.2");
+    strlist_add(&wanted, "chat@10.0.0.3");
+    peer_set_update_wanted(set, &wanted, 0);
+    struct strlist nodes = {0};
+    strlist_add(&nodes, "chat@10.0.0.2");
+    struct peer_changes changes = {0};
+    peer_set_update_connected(set, &nodes, 0, &changes);
+    struct strlist due = {0};
+    peer_set_take_due(set, 0, &due);
+    peer_set_take_due(set, 1000, &due);
+    struct agent_status s = {
+        .mode = "eureka", .cluster = "chat", .node = "chat@10.0.0.1", .state = "running",
+        .node_up = true, .registration = "registered", .registry = "reachable",
+        .instance_id = "10.0.0.1:g1", .last_error = "discovery: timed out",
+        .last_error_at = 1700000000, .registered_at = 1700000000, .peers = set, .pid = 42,
+    };
+    *json = status_to_json(&s);
+    peer_changes_clear(&changes);
+    strlist_clear(&due);
+    strlist_clear(&nodes);
+    strlist_clear(&wanted);
+}
+
+static void json_holds_the_view_with_peer_counts(void **state)
+{
+    (void)state;
+    struct peer_set set;
+    char *json;
+    view_with_peers(&set, &json);
+    cJSON *root = cJSON_Parse(json);
+    assert_non_null(root);
+    assert_string_equal(cJSON_GetObjectItem(root, "mode")->valuestring, "eureka");
+    assert_string_equal(cJSON_GetObjectItem(root, "registration")->valuestring, "registered");
+    assert_string_equal(cJSON_GetObjectItem(root, "registered_at")->valuestring, "2023-11-14T22:13:20Z");
+    assert_int_equal(cJSON_GetObjectItem(root, "peers_wanted")->valueint, 2);
+    assert_int_equal(cJSON_GetObjectItem(root, "peers_connected")->valueint, 1);
+    cJSON *peers = cJSON_GetObjectItem(root, "peers");
+    assert_int_equal(cJSON_GetArraySize(peers), 2);
+    cJSON *second = cJSON_GetArrayItem(peers, 1);
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(second, "connected")));
+    assert_int_equal(cJSON_GetObjectItem(second, "failed_attempts")->valueint, 2);
+    assert_int_equal(cJSON_GetObjectItem(second, "retry_every_s")->valueint, 2);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(root, "last_discovery_at")));
+    cJSON_Delete(root);
+    free(json);
+    peer_set_free(&set);
+}
+
+static void printed_view_names_each_peer_and_the_last_error(void **state)
+{
+    (void)state;
+    struct peer_set set;
+    char *json;
+    view_with_peers(&set, &json);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    char err[256];
+    assert_int_equal(status_print(json, out, err, sizeof err), 0);
+    fclose(out);
+    assert_non_null(strstr(text, "mode:         eureka"));
+    assert_non_null(strstr(text, "1 connected of 2 wanted"));
+    assert_non_null(strstr(text, "chat@10.0.0.2"));
+    assert_non_null(strstr(text, "chat@10.0.0.3"));
+    assert_non_null(strstr(text, "not connected (2 attempts, retrying every 2 s)"));
+    assert_non_null(strstr(text, "last error:   discovery: timed out"));
+    free(text);
+    free(json);
+    peer_set_free(&set);
+}
+
+static void printing_garbage_is_an_error(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    FILE *out = fopen("/dev/null", "w");
+    assert_int_equal(status_print("{not json", out, err, sizeof err), -1);
+    fclose(out);
+    assert_true(err[0] != '\0');
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(json_holds_the_view_with_peer_counts),
+        cmocka_unit_test(printed_view_names_each_peer_and_the_last_error),
+        cmocka_unit_test(printing_garbage_is_an_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
