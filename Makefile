@@ -88,7 +88,7 @@ integration-drivers: $(DNS_PROBE)
 deps:
 	@tests/support/install-deps
 
-test: all $(UNIT_BIN)
+test: all $(UNIT_BIN) $(DNS_PROBE)
 	@tests/run-all
 
 test-sanitize:

@@ -3,14 +3,14 @@
 # (Ubuntu 22.04: glibc 2.35, libcurl4, libssl3, libyaml; no cJSON, no Erlang).
 
 setup_file() {
-  cd "$BATS_TEST_DIRNAME/../.."
+  cd "$BATS_TEST_DIRNAME/../.." || return 1
   make -s all >/dev/null
   export ZIP
   ZIP=$(make -s package | tail -n 1)
 }
 
 setup() {
-  cd "$BATS_TEST_DIRNAME/../.."
+  cd "$BATS_TEST_DIRNAME/../.." || return 1
 }
 
 shipped_binaries() {

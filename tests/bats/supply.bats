@@ -93,7 +93,8 @@ registry_binding() {
 }
 
 @test "binds the Eureka registry without writing its secret anywhere" {
-    export VCAP_SERVICES="{\"p.service-registry\":[$(registry_binding registry TopSecret-42)]}"
+    VCAP_SERVICES=$(printf '{"p.service-registry":[%s]}' "$(registry_binding registry TopSecret-42)")
+    export VCAP_SERVICES
     stage
     [ "$status" -eq 0 ]
     [[ "$output" == *'Discovery: eureka, because a Eureka registry is bound (service "registry")'* ]]
@@ -102,14 +103,16 @@ registry_binding() {
 }
 
 @test "fails with a clear message when two registries are bound" {
-    export VCAP_SERVICES="{\"p.service-registry\":[$(registry_binding reg-one s1),$(registry_binding reg-two s2)]}"
+    VCAP_SERVICES=$(printf '{"p.service-registry":[%s,%s]}' "$(registry_binding reg-one s1)" "$(registry_binding reg-two s2)")
+    export VCAP_SERVICES
     stage
     assert_one_line_failure VCAP_SERVICES '"reg-one"' '"reg-two"' ERLANG_CLUSTER_SERVICE
     assert_nothing_staged
 }
 
 @test "ERLANG_CLUSTER_SERVICE picks one of several registries" {
-    export VCAP_SERVICES="{\"p.service-registry\":[$(registry_binding reg-one s1),$(registry_binding reg-two s2)]}"
+    VCAP_SERVICES=$(printf '{"p.service-registry":[%s,%s]}' "$(registry_binding reg-one s1)" "$(registry_binding reg-two s2)")
+    export VCAP_SERVICES
     export ERLANG_CLUSTER_SERVICE=reg-two
     stage
     [ "$status" -eq 0 ]
@@ -213,7 +216,8 @@ registry_binding() {
 
 @test "fills the buildpack index into both wrapper copies" {
     mkdir -p "$DEPS/03"
-    IDX=03
+    IDX=03 # read by stage() in test_helper.bash
+    export IDX
     stage
     [ "$status" -eq 0 ]
     cmp "$DEPS/03/profile.d/erlang-cluster.sh" "$BUILD_DIR/.profile.d/erlang-cluster.sh"

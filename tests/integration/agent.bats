@@ -1,0 +1,353 @@
+#!/usr/bin/env bats
+# The heartbeat agent end to end: the registry double, real BEAM nodes on 127.0.0.N, and
+# the agent binary, as the launch wrapper starts it in each instance.
+
+load agent_helper
+
+setup() {
+  agent_setup
+}
+
+teardown() {
+  agent_teardown
+}
+
+start_registry() {
+  registry_start "$SANDBOX/registry" --host 127.0.0.1 "$@"
+  VCAP=$(vcap_services "$REGISTRY_HTTP" "$REGISTRY_TOKEN_URL")
+}
+
+@test "two instances register and form a mesh through the registry" {
+  start_registry
+  start_beam 2
+  start_beam 3
+  start_agent 2
+  start_agent 3
+  wait_until 20 full_mesh 2 3
+  wait_until 10 registered 2
+  wait_until 10 registered 3
+  log_has 2 "registered with the eureka registry as 127.0.0.2:guid-2"
+  wait_until 5 log_has 2 "peer joined: $CLUSTER@127.0.0.3"
+  # Every Eureka call carried a valid bearer token and was accepted.
+  run bash -c "$(declare -f registry_admin); REGISTRY_ADMIN=$REGISTRY_ADMIN registry_admin GET '/requests?since=0' \
+    | jq -r '.requests[] | select(.path|startswith(\"/eureka\")) | \"\\(.auth) \\(.tokenValid) \\(.status)\"' | sort -u"
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(printf 'bearer true 200\nbearer true 204')" ]
+}
+
+@test "the registration is complete and lets peers filter and connect" {
+  start_registry
+  start_beam 2
+  start_agent 2
+  wait_until 20 registered 2
+  run bash -c "$(declare -f registry_admin); REGISTRY_ADMIN=$REGISTRY_ADMIN registry_admin GET '/state?app=CHAT' | jq -c '.instances[0]'"
+  [ "$status" -eq 0 ]
+  inst=$output
+  [ "$(jq -r .hostName <<<"$inst")" = 127.0.0.2 ]
+  [ "$(jq -r .ipAddr <<<"$inst")" = 127.0.0.2 ]
+  [ "$(jq -r .app <<<"$inst")" = CHAT ]
+  [ "$(jq -r .status <<<"$inst")" = UP ]
+  [ "$(jq -r '.port["$"]' <<<"$inst")" = "$DIST_PORT" ]
+  [ "$(jq -r '.dataCenterInfo.name' <<<"$inst")" = MyOwn ]
+  [ "$(jq -r '.metadata.erlangNodeName' <<<"$inst")" = "$CLUSTER@127.0.0.2" ]
+  [ "$(jq -r '.metadata.erlangCluster' <<<"$inst")" = "$CLUSTER" ]
+  [ "$(jq -r '.metadata.erlangDistMode' <<<"$inst")" = epmd-less ]
+  [ "$(jq -r '.metadata.cfAppGuid' <<<"$inst")" = app-guid ]
+  [ "$(jq -r '.metadata.cfInstanceIndex' <<<"$inst")" = 2 ]
+  [ "$(jq -r '.metadata.instanceId' <<<"$inst")" = guid-2 ]
+}
+
+@test "three instances form a full mesh" {
+  start_registry
+  for n in 2 3 4; do start_beam "$n"; done
+  for n in 2 3 4; do start_agent "$n"; done
+  wait_until 30 full_mesh 2 3 4
+}
+
+@test "no secret reaches the log" {
+  start_registry
+  start_beam 2
+  start_beam 3
+  start_agent 2
+  start_agent 3
+  wait_until 20 full_mesh 2 3
+  kill -TERM "${AGENT_PIDS[2]}"
+  wait_for_exit "${AGENT_PIDS[2]}" 3
+  ! grep -qF -- "$COOKIE" "$SANDBOX/agent2.log"
+  ! grep -qF -- "$CLIENT_SECRET" "$SANDBOX/agent2.log"
+  ! grep -qi -- "bearer " "$SANDBOX/agent2.log"
+  # nor the process arguments
+  ! grep -qF -- "$COOKIE" "/proc/${AGENT_PIDS[3]}/cmdline"
+}
+
+@test "a renewal answered 404 makes the agent register again" {
+  start_registry
+  start_beam 2
+  start_agent 2
+  wait_until 20 registered 2
+  registry_admin POST /drop-leases >/dev/null
+  wait_until 10 registered 2
+  log_has 2 "renewal answered 404"
+  [ "$(grep -c "registered with the eureka registry" "$SANDBOX/agent2.log")" -ge 2 ]
+}
+
+@test "a registry outage of 60 s disconnects nobody, and the agents register again after it" {
+  start_registry --port 0
+  port=${REGISTRY_HTTP##*:}
+  start_beam 2
+  start_beam 3
+  start_agent 2
+  start_agent 3
+  wait_until 20 full_mesh 2 3
+  registry_stop
+  wait_until 10 log_has 2 "registry unreachable"
+  deadline=$((SECONDS + 60))
+  while ((SECONDS < deadline)); do
+    full_mesh 2 3
+    sleep 1
+  done
+  ! log_has 2 "peer lost"
+  ! log_has 3 "peer lost"
+  # Back, empty (a restarted server): renewals answer 404 and both register again.
+  registry_start "$SANDBOX/registry2" --host 127.0.0.1 --port "$port"
+  wait_until 20 registered 2
+  wait_until 20 registered 3
+  log_has 2 "registry reachable again"
+  full_mesh 2 3
+}
+
+@test "an expired token mid-run is replaced and the call retried" {
+  start_registry
+  start_beam 2
+  start_agent 2
+  wait_until 20 registered 2
+  seq=$(last_seq)
+  registry_admin POST /expire-tokens >/dev/null
+  # A 401 on a Eureka call, then a new token, then accepted calls again.
+  got_401_then_recovered() {
+    local log
+    log=$(requests_since "$seq")
+    jq -se 'map(select(.status == 401)) | length > 0' <<<"$log" >/dev/null &&
+      jq -se '(map(select(.status == 401)) | first | .seq) as $s
+              | map(select(.seq > $s and .path == "/oauth/token" and .status == 200)) | length > 0' <<<"$log" >/dev/null &&
+      jq -se '(map(select(.path == "/oauth/token" and .seq > '"$seq"')) | last | .seq) as $t
+              | map(select(.seq > $t and (.path|startswith("/eureka")) and .status < 300 and .tokenValid)) | length > 0' <<<"$log" >/dev/null
+  }
+  wait_until 15 got_401_then_recovered
+  ! log_has 2 "registry unreachable"
+  registered 2
+}
+
+@test "short-lived tokens are renewed before they expire" {
+  start_registry --token-lifetime 3
+  start_beam 2
+  start_agent 2
+  wait_until 20 registered 2
+  three_tokens() {
+    [ "$(requests_since 0 | jq -s 'map(select(.path == "/oauth/token" and .status == 200)) | length')" -ge 3 ]
+  }
+  wait_until 20 three_tokens
+  [ "$(requests_since 0 | jq -s 'map(select((.path|startswith("/eureka")) and .status == 401)) | length')" -eq 0 ]
+}
+
+@test "a registry bound without OAuth keys is used without a token" {
+  start_registry --auth off
+  VCAP=$(vcap_services "$REGISTRY_HTTP")
+  start_beam 2
+  start_agent 2
+  wait_until 20 registered 2
+  [ "$(requests_since 0 | jq -s 'map(select(.path == "/oauth/token")) | length')" -eq 0 ]
+  [ "$(requests_since 0 | jq -rs 'map(.auth) | unique | join(",")')" = none ]
+}
+
+@test "HTTPS to the registry works with the platform's CA certificates" {
+  "$REPO_ROOT/tests/support/registry/make-certs.sh" "$SANDBOX/tls" >/dev/null 2>&1
+  mkdir -p "$SANDBOX/cf-certs"
+  cp "$SANDBOX/tls/ca.pem" "$SANDBOX/cf-certs/trusted-ca-1.crt"
+  start_registry --tls-dir "$SANDBOX/tls"
+  VCAP=$(vcap_services "$REGISTRY_HTTPS" "$REGISTRY_TOKEN_URL_HTTPS")
+  start_beam 2
+  start_agent 2 CF_SYSTEM_CERT_PATH="$SANDBOX/cf-certs"
+  wait_until 20 registered 2
+  [ "$(requests_since 0 | jq -rs 'map(select(.path|startswith("/eureka")) | .listener) | unique | join(",")')" = https ]
+}
+
+@test "a registry certificate from an unknown CA is refused with the reason" {
+  "$REPO_ROOT/tests/support/registry/make-certs.sh" "$SANDBOX/tls" >/dev/null 2>&1
+  "$REPO_ROOT/tests/support/registry/make-certs.sh" "$SANDBOX/other" >/dev/null 2>&1
+  mkdir -p "$SANDBOX/cf-certs"
+  cp "$SANDBOX/other/ca.pem" "$SANDBOX/cf-certs/trusted-ca-1.crt"
+  start_registry --tls-dir "$SANDBOX/tls"
+  VCAP=$(vcap_services "$REGISTRY_HTTPS" "$REGISTRY_TOKEN_URL_HTTPS")
+  start_beam 2
+  start_agent 2 CF_SYSTEM_CERT_PATH="$SANDBOX/cf-certs"
+  wait_until 20 log_has 2 "TLS certificate not trusted"
+  grep "TLS certificate not trusted" "$SANDBOX/agent2.log" | grep -q "https://127.0.0.1:"
+  [ "$(requests_since 0 | jq -s 'map(select(.listener == "https")) | length')" -eq 0 ]
+  not_registered 2
+}
+
+@test "SIGTERM deregisters within one second" {
+  start_registry
+  start_beam 2
+  start_agent 2
+  wait_until 20 registered 2
+  start_ns=$(date +%s%N)
+  kill -TERM "${AGENT_PIDS[2]}"
+  wait_for_exit "${AGENT_PIDS[2]}" 3
+  elapsed_ms=$((($(date +%s%N) - start_ns) / 1000000))
+  echo "agent exited ${elapsed_ms} ms after SIGTERM" >&3
+  [ "$elapsed_ms" -lt 1000 ]
+  not_registered 2
+  [ "$(requests_since 0 | jq -s 'map(select(.method == "DELETE" and .status == 200)) | length')" -eq 1 ]
+  log_has 2 "deregistered from the eureka registry (SIGTERM)"
+}
+
+@test "the agent deregisters and exits when the app node dies" {
+  start_registry
+  start_beam 2
+  start_beam 3
+  start_agent 2
+  start_agent 3
+  wait_until 20 full_mesh 2 3
+  kill -KILL "${BEAM_PIDS[2]}"
+  wait_for_exit "${AGENT_PIDS[2]}" 5
+  not_registered 2
+  log_has 2 "app node $CLUSTER@127.0.0.2 is gone"
+  log_has 2 "deregistered"
+  # The survivor notices, keeps running and stays registered.
+  wait_until 10 log_has 3 "peer lost: $CLUSTER@127.0.0.2"
+  kill -0 "${AGENT_PIDS[3]}"
+  registered 3
+}
+
+@test "a peer that drops its connection is connected again" {
+  start_registry
+  start_beam 2
+  start_beam 3
+  start_agent 2
+  start_agent 3
+  wait_until 20 full_mesh 2 3
+  erl_call -address "127.0.0.2:$DIST_PORT" -r -timeout 5 -a "erlang disconnect_node ['$CLUSTER@127.0.0.3']" >/dev/null
+  wait_until 15 full_mesh 2 3
+  wait_until 5 log_has 2 "peer lost: $CLUSTER@127.0.0.3"
+}
+
+@test "a dead instance left in the registry is retried with growing backoff, not every second" {
+  start_registry
+  start_beam 2
+  start_agent 2
+  wait_until 20 registered 2
+  # An instance of the cluster whose node does not exist (as a dead one stays listed).
+  registry_admin GET /state >/dev/null
+  body=$(jq -nc --arg p "$DIST_PORT" '{instance:{instanceId:"127.0.0.9:dead",hostName:"127.0.0.9",app:"CHAT",
+    ipAddr:"127.0.0.9",status:"UP",port:{"$":($p|tonumber),"@enabled":"true"},
+    dataCenterInfo:{"@class":"com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo",name:"MyOwn"},
+    metadata:{erlangNodeName:"chat@127.0.0.9",erlangCluster:"chat"}}}')
+  token=$(curl -sS --max-time 5 -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials "$REGISTRY_TOKEN_URL" | jq -r .access_token)
+  curl -sS --fail --max-time 5 -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    --data "$body" "$REGISTRY_EUREKA/apps/CHAT"
+  attempts() { grep -c "connect to $CLUSTER@127.0.0.9" "$SANDBOX/agent2.log" || true; }
+  wait_until 15 bash -c "[ \$(grep -c 'connect to $CLUSTER@127.0.0.9' '$SANDBOX/agent2.log') -ge 4 ]"
+  # Backoff 1, 2, 4, 8 s...: about 5 attempts in 20 s, not 20.
+  started=$SECONDS
+  wait_until 30 bash -c "[ \$(grep -c 'connect to $CLUSTER@127.0.0.9' '$SANDBOX/agent2.log') -ge 5 ]"
+  [ "$((SECONDS - started))" -ge 4 ]
+  run "$AGENT" status --run-dir "$SANDBOX/run2"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"$CLUSTER@127.0.0.9"*"not connected ("*"attempts, retrying every"* ]]
+}
+
+@test "the name claim is handed to guest flags once the app node is up" {
+  start_registry
+  mkdir -p "$SANDBOX/run2"
+  echo "-name $CLUSTER@127.0.0.2" >"$SANDBOX/run2/node.args"
+  echo "-dist_listen false" >"$SANDBOX/run2/guest.args"
+  start_beam 2
+  start_agent 2
+  wait_until 20 registered 2
+  [ "$(cat "$SANDBOX/run2/node.args")" = "-dist_listen false" ]
+  [ "$(cat "$SANDBOX/run2/guest.args")" = "-dist_listen false" ]
+}
+
+@test "status prints the running agent's view" {
+  start_registry
+  start_beam 2
+  start_beam 3
+  start_agent 2
+  start_agent 3
+  wait_until 20 full_mesh 2 3
+  meshed() { "$AGENT" status --run-dir "$SANDBOX/run2" | grep -q "1 connected of 1 wanted"; }
+  wait_until 10 meshed
+  run "$AGENT" status --run-dir "$SANDBOX/run2"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"agent:        running"* ]]
+  [[ "$output" == *"mode:         eureka"* ]]
+  [[ "$output" == *"registration: registered as 127.0.0.2:guid-2"* ]]
+  [[ "$output" == *"$CLUSTER@127.0.0.3"*"connected"* ]]
+  run "$AGENT" status --run-dir "$SANDBOX/run2" --json
+  [ "$(jq -r .peers_connected <<<"$output")" = 1 ]
+}
+
+@test "status without a running agent says so" {
+  run "$AGENT" status --run-dir "$SANDBOX/nowhere"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"no agent status here"* ]]
+}
+
+@test "a second agent in the same container leaves the first alone" {
+  start_registry
+  start_beam 2
+  start_agent 2
+  wait_until 20 registered 2
+  run env CF_INSTANCE_INTERNAL_IP=127.0.0.2 CF_INSTANCE_GUID=guid-2 VCAP_SERVICES="$VCAP" \
+    VCAP_APPLICATION='{"application_name":"chat","name":"chat"}' ERLANG_CLUSTER_DIST_PORT="$DIST_PORT" \
+    "$AGENT" run --run-dir "$SANDBOX/run2"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"another agent already runs"* ]]
+  kill -0 "${AGENT_PIDS[2]}"
+}
+
+@test "static peers mesh without a registry" {
+  start_beam 2
+  start_beam 3
+  VCAP=
+  start_agent 2 ERLANG_CLUSTER_DISCOVERY=static ERLANG_CLUSTER_PEERS=127.0.0.2,127.0.0.3
+  start_agent 3 ERLANG_CLUSTER_DISCOVERY=static ERLANG_CLUSTER_PEERS="$CLUSTER@127.0.0.2"
+  wait_until 20 full_mesh 2 3
+}
+
+@test "the agent gives up when the app node never comes up, and says so" {
+  start_registry
+  mkdir -p "$SANDBOX/run2"
+  env CF_INSTANCE_INTERNAL_IP=127.0.0.2 CF_INSTANCE_GUID=guid-2 VCAP_SERVICES="$VCAP" \
+    VCAP_APPLICATION='{"application_name":"chat","name":"chat"}' ERLANG_CLUSTER_DIST_PORT="$DIST_PORT" \
+    "$AGENT" run --run-dir "$SANDBOX/run2" --node-wait 2 >"$SANDBOX/agent2.log" 2>&1 && rc=0 || rc=$?
+  [ "$rc" -eq 1 ]
+  log_has 2 "did not come up within 2 s"
+  not_registered 2
+}
+
+@test "a wrong cookie is reported clearly" {
+  start_registry
+  start_beam 2
+  printf 'another-cookie' >"$SANDBOX/wrong.cookie"
+  mkdir -p "$SANDBOX/run2"
+  env CF_INSTANCE_INTERNAL_IP=127.0.0.2 CF_INSTANCE_GUID=guid-2 VCAP_SERVICES="$VCAP" \
+    VCAP_APPLICATION='{"application_name":"chat","name":"chat"}' ERLANG_CLUSTER_DIST_PORT="$DIST_PORT" \
+    "$AGENT" run --run-dir "$SANDBOX/run2" --node-wait 2 --cookie-file "$SANDBOX/wrong.cookie" \
+    >"$SANDBOX/agent2.log" 2>&1 && rc=0 || rc=$?
+  [ "$rc" -eq 1 ]
+  log_has 2 "wrong cookie"
+  ! grep -qF another-cookie "$SANDBOX/agent2.log"
+}
+
+@test "--help lists every ERLANG_CLUSTER_ variable the configuration reads" {
+  run "$AGENT" --help
+  [ "$status" -eq 0 ]
+  vars=$(grep -o '"ERLANG_CLUSTER_[A-Z_]*"' "$REPO_ROOT/src/common/config.c" | tr -d '"' | sort -u)
+  [ -n "$vars" ]
+  for v in $vars; do
+    [[ "$output" == *"$v "* ]] || { echo "missing $v" >&2; false; }
+  done
+}

@@ -1,0 +1,159 @@
+# shellcheck shell=bash
+# Helpers for agent.bats: a throwaway sandbox per test, the registry double, real BEAM nodes
+# on loopback addresses 127.0.0.N (epmd-less, all on one per-test port) and agents started
+# as the launch wrapper would start them. Every wait is a bounded poll, never a fixed sleep.
+
+REPO_ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+AGENT=${AGENT:-$REPO_ROOT/build/buildpack/bin/erlang-cluster-agent}
+# shellcheck source=../support/registry/registry.bash
+source "$REPO_ROOT/tests/support/registry/registry.bash"
+
+declare -gA BEAM_PIDS=()
+declare -gA AGENT_PIDS=()
+
+agent_setup() {
+  [[ -x "$AGENT" ]] || {
+    echo "agent binary $AGENT missing: run make first" >&2
+    return 1
+  }
+  SANDBOX=$BATS_TEST_TMPDIR
+  export HOME=$SANDBOX/home
+  mkdir -p "$HOME"
+  # A fresh cookie per test, in the file the app node and the agent read (never on argv).
+  COOKIE=cookie-$RANDOM$RANDOM$RANDOM
+  printf '%s' "$COOKIE" >"$HOME/.erlang.cookie"
+  chmod 400 "$HOME/.erlang.cookie"
+  DIST_PORT=$((20000 + RANDOM % 20000))
+  CLUSTER=chat
+  CLIENT_ID=test-client
+  CLIENT_SECRET=secret-$RANDOM$RANDOM
+  export REGISTRY_DOUBLE_CLIENT_ID=$CLIENT_ID REGISTRY_DOUBLE_CLIENT_SECRET=$CLIENT_SECRET
+  BEAM_PIDS=()
+  AGENT_PIDS=()
+}
+
+agent_teardown() {
+  local i
+  for i in "${!AGENT_PIDS[@]}"; do
+    kill -TERM "${AGENT_PIDS[$i]}" 2>/dev/null || true
+  done
+  for i in "${!AGENT_PIDS[@]}"; do
+    wait_for_exit "${AGENT_PIDS[$i]}" 3 || kill -KILL "${AGENT_PIDS[$i]}" 2>/dev/null || true
+  done
+  for i in "${!BEAM_PIDS[@]}"; do
+    kill -KILL "${BEAM_PIDS[$i]}" 2>/dev/null || true
+  done
+  registry_stop
+}
+
+# wait_until SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds or time runs out.
+wait_until() {
+  local limit=$1
+  shift
+  local deadline=$((SECONDS + limit))
+  until "$@"; do
+    if ((SECONDS >= deadline)); then
+      echo "timed out after ${limit}s waiting for: $*" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+# wait_for_exit PID SECONDS: true once PID is gone.
+wait_for_exit() {
+  local pid=$1 limit=$2
+  local deadline=$((SECONDS + limit))
+  while kill -0 "$pid" 2>/dev/null; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.02
+  done
+}
+
+port_open() {
+  (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
+}
+
+# start_beam N: an app node app-like `chat@127.0.0.N`, epmd-less on DIST_PORT.
+start_beam() {
+  local n=$1 ip=127.0.0.$1
+  erl -noshell -noinput -name "$CLUSTER@$ip" -erl_epmd_port "$DIST_PORT" -start_epmd false \
+    -kernel inet_dist_use_interface "{127,0,0,$n}" >"$SANDBOX/beam$n.log" 2>&1 &
+  BEAM_PIDS[$n]=$!
+  wait_until 20 port_open "$ip" "$DIST_PORT"
+}
+
+# nodes_of N: the node's nodes(), asked independently of the agent (erl_call reads the cookie
+# from $HOME/.erlang.cookie).
+nodes_of() {
+  erl_call -address "127.0.0.$1:$DIST_PORT" -r -timeout 5 -a 'erlang nodes' 2>/dev/null
+}
+
+# connected N M: node N lists node M.
+connected() {
+  nodes_of "$1" | grep -q "'$CLUSTER@127.0.0.$2'"
+}
+
+# full_mesh N...: every listed node lists every other.
+full_mesh() {
+  local a b
+  for a in "$@"; do
+    for b in "$@"; do
+      [[ "$a" == "$b" ]] || connected "$a" "$b" || return 1
+    done
+  done
+}
+
+# vcap_services URI [TOKEN_URL]: a Spring Cloud Services style binding of the double.
+vcap_services() {
+  local uri=$1 token_url=${2:-}
+  if [[ -n "$token_url" ]]; then
+    jq -nc --arg u "$uri" --arg t "$token_url" --arg id "$CLIENT_ID" --arg s "$CLIENT_SECRET" \
+      '{"p.service-registry":[{name:"registry",label:"p.service-registry",tags:["eureka","discovery"],
+        credentials:{uri:$u,client_id:$id,client_secret:$s,access_token_uri:$t}}]}'
+  else
+    jq -nc --arg u "$uri" \
+      '{"user-provided":[{name:"registry",label:"user-provided",tags:["eureka"],credentials:{uri:$u}}]}'
+  fi
+}
+
+# start_agent N [VAR=value...]: the agent of instance N, with VCAP_SERVICES from $VCAP
+# (unless overridden) and fast timers. Its run dir is $SANDBOX/run$N, its log agent$N.log.
+start_agent() {
+  local n=$1
+  shift
+  mkdir -p "$SANDBOX/run$n"
+  env CF_INSTANCE_INTERNAL_IP="127.0.0.$n" CF_INSTANCE_GUID="guid-$n" CF_INSTANCE_INDEX="$n" \
+    VCAP_APPLICATION="{\"application_name\":\"$CLUSTER\",\"application_id\":\"app-guid\",\"name\":\"$CLUSTER\"}" \
+    VCAP_SERVICES="${VCAP:-}" \
+    ERLANG_CLUSTER_DIST_PORT="$DIST_PORT" ERLANG_CLUSTER_HEARTBEAT_INTERVAL=1 \
+    ERLANG_CLUSTER_POLL_INTERVAL=2 ERLANG_CLUSTER_LOG_LEVEL=debug "$@" \
+    "$AGENT" run --run-dir "$SANDBOX/run$n" --node-wait 30 >"$SANDBOX/agent$n.log" 2>&1 &
+  AGENT_PIDS[$n]=$!
+}
+
+# The double's live instances of the cluster, one instanceId a line.
+registered_ids() {
+  registry_admin GET "/state?app=${CLUSTER^^}" | jq -r '.instances[].instanceId' | sort
+}
+
+registered() {
+  registered_ids | grep -qx "127.0.0.$1:guid-$1"
+}
+
+not_registered() {
+  ! registered "$1"
+}
+
+# requests_since SEQ: the double's request log after SEQ, one compact JSON object a line.
+requests_since() {
+  registry_admin GET "/requests?since=$1" | jq -c '.requests[]'
+}
+
+last_seq() {
+  registry_admin GET "/requests?since=0" | jq '[.requests[].seq] | max // 0'
+}
+
+log_has() {
+  grep -q -- "$2" "$SANDBOX/agent$1.log"
+}
