@@ -88,14 +88,14 @@ integration-drivers: $(DNS_PROBE)
 deps:
 	@tests/support/install-deps
 
-test: all $(UNIT_BIN) $(DNS_PROBE)
+test: deps all $(UNIT_BIN) $(DNS_PROBE)
 	@tests/run-all
 
 test-sanitize:
 	$(MAKE) clean
 	$(MAKE) SANITIZE='-fsanitize=address,undefined -fno-omit-frame-pointer' CFLAGS='-O1 -g' test
 
-demo: all
+demo: deps all
 	@tests/support/demo
 
 package: all

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,7 +89,7 @@ void erlang_node_disconnect(struct erlang_node *node)
 static const char *ei_error_text(int code)
 {
     switch (code) {
-    case EIO: return "handshake refused (wrong cookie, or not an Erlang node)";
+    case EIO: return "connection closed or handshake refused (wrong cookie?)";
     case ETIMEDOUT: return "timed out";
     case EHOSTUNREACH: return "host unreachable or node not running";
     case ECONNREFUSED: return "connection refused (node not listening yet)";
@@ -121,16 +122,31 @@ int erlang_node_connect(struct erlang_node *node, unsigned timeout_ms, char *err
         fd = ei_connect_host_port_tmo(&node->cnode, node->host, node->port, timeout_ms);
     if (fd < 0) {
         int code = erl_errno;
+        const char *why = code == EIO ? "handshake refused (wrong cookie, or not an Erlang node)"
+                                      : ei_error_text(code);
         if (node->epmd)
-            snprintf(err, errlen, "cannot connect to app node %s via epmd: %s", node->target,
-                     ei_error_text(code));
+            snprintf(err, errlen, "cannot connect to app node %s via epmd: %s", node->target, why);
         else
             snprintf(err, errlen, "cannot connect to app node %s on port %d: %s", node->target,
-                     node->port, ei_error_text(code));
+                     node->port, why);
         return -1;
     }
     node->fd = fd;
     return 0;
+}
+
+/* ei reports both a closed connection and a control message it does not handle (a
+ * monitor from the node, say) as EIO, having consumed the whole message in the second case.
+ * Peeking at the socket tells the two apart. */
+static bool connection_closed(int fd)
+{
+    char byte;
+    ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0)
+        return false;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return false;
+    return true;
 }
 
 /* Sends an rpc and waits (bounded) for its {rex, Reply}; reply then holds Reply at index 0. */
@@ -164,6 +180,8 @@ static int rpc_call(struct erlang_node *node, const char *mod, const char *fun,
             continue;
         if (r == ERL_TIMEOUT)
             continue; /* the deadline check above reports it */
+        if (r < 0 && erl_errno == EIO && !connection_closed(node->fd))
+            continue; /* a message ei does not handle: skipped */
         if (r < 0) {
             snprintf(err, errlen, "rpc %s:%s to %s: connection lost: %s", mod, fun, node->target,
                      ei_error_text(erl_errno));
@@ -271,6 +289,8 @@ int erlang_node_handle_input(struct erlang_node *node, char *err, size_t errlen)
     int r = ei_xreceive_msg_tmo(node->fd, &msg, &buf, 200);
     int code = erl_errno;
     ei_x_free(&buf);
+    if (r == ERL_ERROR && code == EIO && !connection_closed(node->fd))
+        return 0; /* a message ei does not handle: skipped */
     if (r == ERL_ERROR && code != ETIMEDOUT && code != EAGAIN) {
         snprintf(err, errlen, "connection to app node %s closed: %s", node->target,
                  ei_error_text(code));

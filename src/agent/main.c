@@ -343,9 +343,14 @@ static int run_main(int argc, char **argv)
         rc = 0;
         goto out;
     }
-    if (!cfg.instance_ip || !cfg.node_basename || !cfg.cluster_name) {
+    if (!cfg.instance_ip) {
         LOG_ERROR(&log, "CF_INSTANCE_INTERNAL_IP is not set; the agent runs only inside an app "
                         "instance");
+        goto out;
+    }
+    if (!cfg.node_basename || !cfg.cluster_name) {
+        LOG_ERROR(&log, "no cluster name: set ERLANG_CLUSTER_NAME, or run where VCAP_APPLICATION "
+                        "names the app");
         goto out;
     }
     const char *run_dir = opts.run_dir;

@@ -506,7 +506,10 @@ static int resolve_discovery(const struct layers *l, struct config *cfg, int req
         return -1;
     char *route = internal_route(cfg->app_uris);
     int rc = 0;
-    const char *app = cfg->app_name != NULL ? cfg->app_name : "APP";
+    /* Names from VCAP_* as messages show them: bounded, one printable line. */
+    char app[80], registry[80];
+    quote_value(cfg->app_name != NULL ? cfg->app_name : "APP", app, sizeof app);
+    quote_value(cfg->has_registry ? cfg->registry.binding_name : "", registry, sizeof registry);
     switch (requested) {
     case DISCOVERY_EUREKA:
         if (!cfg->has_registry) {
@@ -518,7 +521,7 @@ static int resolve_discovery(const struct layers *l, struct config *cfg, int req
         }
         cfg->discovery = DISCOVERY_EUREKA;
         rc = set_reason(cfg, err, errlen, "%s is eureka (registry \"%s\")", mode_pick->origin,
-                        cfg->registry.binding_name);
+                        registry);
         break;
     case DISCOVERY_DNS:
         if (cfg->dns_query == NULL && route == NULL) {
@@ -550,7 +553,7 @@ static int resolve_discovery(const struct layers *l, struct config *cfg, int req
         if (cfg->has_registry) {
             cfg->discovery = DISCOVERY_EUREKA;
             rc = set_reason(cfg, err, errlen, "a Eureka registry is bound (service \"%s\")",
-                            cfg->registry.binding_name);
+                            registry);
         } else if (cfg->dns_query != NULL) {
             cfg->discovery = DISCOVERY_DNS;
             rc = set_reason(cfg, err, errlen, "ERLANG_CLUSTER_DNS_QUERY is set");

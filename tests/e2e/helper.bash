@@ -19,8 +19,10 @@
 #   e2e_destroy_container N              SIGKILL what is left in instance N, remove it
 #   e2e_registered_ips                   the addresses the registry double lists
 #   e2e_view N                           instance N's {"current_node","connected_nodes"}
+#   e2e_full_mesh N...                   every listed instance sees exactly the others
 #   e2e_wait_full_mesh SECONDS N...      wait until every listed instance sees exactly the
 #                                        others; prints the time taken
+#   e2e_watch_mesh SECONDS N...          the full mesh holds in every look for SECONDS
 #   e2e_report TEXT                      a "# TEXT" line in the TAP output
 
 E2E_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -217,6 +219,35 @@ e2e_registered_ips() {
     registry_admin GET /state | jq -r '.instances[].ipAddr' | sort
 }
 
+# e2e_watch_mesh SECONDS N...: look at the listed instances' views about once a second for
+# SECONDS; every look must be a full mesh. A look in which an instance did not answer (a slow
+# endpoint is not a disconnection) is not counted, but at least half the looks must count.
+# Prints the number of looks counted.
+e2e_watch_mesh() {
+    local window=$1 start looks=0 tries=0 status
+    shift
+    start=$(foundation_now)
+    while awk -v e="$(foundation_elapsed "$start")" -v w="$window" 'BEGIN { exit !(e < w) }'; do
+        tries=$((tries + 1))
+        status=0
+        e2e_full_mesh "$@" || status=$?
+        case $status in
+            0) looks=$((looks + 1)) ;;
+            2) ;;
+            *)
+                e2e_fail "the mesh of instances $* broke $(foundation_elapsed "$start") s into the watch: $(for n in "$@"; do printf '[%s] ' "$(cat "$E2E_DIR/instances/$n.view" 2>/dev/null)"; done)"
+                return 1
+                ;;
+        esac
+        sleep 1
+    done
+    if ((looks * 2 < tries)); then
+        e2e_fail "only $looks of $tries looks at instances $* got an answer from every instance"
+        return 1
+    fi
+    printf '%s\n' "$looks"
+}
+
 # e2e_view N: instance N's {"current_node", "connected_nodes"}. By default its answer to
 # GET / on its HTTP port, asked from the switch namespace as the platform's router would; for
 # an instance started with E2E_VIEW=rpc (an app without that endpoint), e2e_rpc_view.
@@ -255,26 +286,37 @@ e2e_rpc_view() {
 }
 
 # e2e_full_mesh N...: every listed instance answers, is named <basename>@<its IP>, and its
-# connected_nodes are exactly the other listed instances' node names.
+# connected_nodes are exactly the other listed instances' node names. Fails with status 1
+# when an instance's answer is wrong, else with 2 when some instance did not answer (its name
+# is then taken to be the others' basename @ its IP, so the rest are still judged).
 e2e_full_mesh() {
-    local n view names=() ip
+    local n view ip basename='' silent=0
     local -A node_of=()
     for n in "$@"; do
-        view=$(e2e_view "$n" 2>/dev/null) || return 1
-        node_of[$n]=$(jq -r '.current_node' <<<"$view") || return 1
+        rm -f "$E2E_DIR/instances/$n.view"
+        if ! view=$(e2e_view "$n" 2>/dev/null) ||
+           ! node_of[$n]=$(jq -er '.current_node' <<<"$view"); then
+            unset "node_of[$n]"
+            silent=1
+            continue
+        fi
         ip=$(foundation_instance_ip "$n")
         [[ ${node_of[$n]} == *"@$ip" ]] || return 1
+        basename=${node_of[$n]%@*}
         printf '%s\n' "$view" >"$E2E_DIR/instances/$n.view"
     done
+    [[ -n $basename ]] || return 2
     for n in "$@"; do
-        names+=("${node_of[$n]}")
+        [[ -n ${node_of[$n]:-} ]] || node_of[$n]=$basename@$(foundation_instance_ip "$n")
     done
     local expected actual
     for n in "$@"; do
-        expected=$(printf '%s\n' "${names[@]}" | grep -vxF "${node_of[$n]}" | sort)
+        [[ -f $E2E_DIR/instances/$n.view ]] || continue
+        expected=$(for m in "$@"; do [[ $m == "$n" ]] || printf '%s\n' "${node_of[$m]}"; done | sort)
         actual=$(jq -r '.connected_nodes[]' "$E2E_DIR/instances/$n.view" | sort)
         [[ $actual == "$expected" ]] || return 1
     done
+    return $((silent * 2))
 }
 
 # e2e_wait_full_mesh SECONDS N...: bounded wait for e2e_full_mesh; on timeout shows each

@@ -74,6 +74,7 @@ static void check_resolved(const struct config *cfg)
         return;
     if (cfg->discovery == DISCOVERY_AUTO || cfg->discovery_reason == NULL)
         fuzz_fail("resolution left discovery undecided");
+    fuzz_check_message("the discovery reason", cfg->discovery_reason);
     if (cfg->cluster_name == NULL || cfg->node_basename == NULL ||
         !node_basename_valid(cfg->node_basename))
         fuzz_fail("resolution gave an invalid node basename \"%s\"",

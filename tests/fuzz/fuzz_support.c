@@ -57,8 +57,10 @@ void fuzz_memfile_set(int fd, const void *data, size_t size)
 
 void fuzz_scratch_dir(char *path, size_t pathlen)
 {
-    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
-    snprintf(path, pathlen, "%s/ecb-fuzz-XXXXXX", base != NULL ? base : "/tmp");
+    const char *base = getenv("TMPDIR");
+    if (base == NULL || base[0] == '\0')
+        base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(path, pathlen, "%s/ecb-fuzz-XXXXXX", base);
     if (mkdtemp(path) == NULL)
         fuzz_fail("mkdtemp %s: %s", path, strerror(errno));
 }

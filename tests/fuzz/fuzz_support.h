@@ -16,8 +16,9 @@ char *fuzz_cstring(const uint8_t *data, size_t size);
 int fuzz_memfile_open(char *path, size_t pathlen);
 void fuzz_memfile_set(int fd, const void *data, size_t size);
 
-/* A fresh directory under /dev/shm (or $TMPDIR) for files a parser writes; removed at exit
- * with fuzz_scratch_remove. */
+/* A fresh directory under $TMPDIR (else /dev/shm, else /tmp) for files a parser writes;
+ * removed at exit with fuzz_scratch_remove (a crash leaves it: tests/fuzz/run and
+ * tests/fuzz/replay point TMPDIR at a directory they remove). */
 void fuzz_scratch_dir(char *path, size_t pathlen);
 void fuzz_scratch_remove(const char *dir, const char *const *names);
 

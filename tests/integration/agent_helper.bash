@@ -157,3 +157,11 @@ last_seq() {
 log_has() {
   grep -q -- "$2" "$SANDBOX/agent$1.log"
 }
+
+# refute COMMAND...: fails when COMMAND succeeds (a bare `!` does not fail a bats test).
+refute() {
+  if "$@"; then
+    echo "expected to fail: $*" >&2
+    return 1
+  fi
+}

@@ -526,6 +526,19 @@ static void names_round_trip(void **state)
     assert_string_equal(start_style_name(START_STYLE_MIX_RELEASE), "mix-release");
 }
 
+static void names_from_vcap_are_shown_on_one_printable_line(void **state)
+{
+    struct fixture *fx = *state;
+    char *dns_env[] = {"VCAP_APPLICATION={\"name\":\"shop\\n-----> OK\"}",
+                       "ERLANG_CLUSTER_DISCOVERY=dns", NULL};
+    expect_error(fx, MANIFEST_PLAIN, dns_env, "cf map-route shop?-----> OK apps.internal", NULL);
+    char *eureka_env[] = {"VCAP_SERVICES={\"r\":[{\"name\":\"reg\\u001b[2J\",\"tags\":[\"eureka\"],"
+                          "\"credentials\":{\"uri\":\"http://r.example.com\"}}]}",
+                          NULL};
+    assert_int_equal(stage(fx, MANIFEST_PLAIN, eureka_env), 0);
+    assert_non_null(strstr(fx->cfg.discovery_reason, "(service \"reg?[2J\")"));
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -554,6 +567,7 @@ int main(void)
         T(dns_servers_take_addresses_with_optional_ports),
         T(dns_servers_refuse_names_bad_ports_and_bad_brackets),
         T(names_round_trip),
+        T(names_from_vcap_are_shown_on_one_printable_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
