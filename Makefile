@@ -12,7 +12,7 @@ SANITIZE   ?=
 
 CC         ?= cc
 CFLAGS     ?= -O2 -g
-CFLAGS     += -std=c11 -D_GNU_SOURCE -D_REENTRANT -Wall -Wextra -Werror -Isrc \
+override CFLAGS += -std=c11 -D_GNU_SOURCE -D_REENTRANT -Wall -Wextra -Werror -Isrc \
               -DECB_VERSION='"$(VERSION)"' $(SANITIZE)
 ERL_ROOT   := /usr/lib/erlang/usr
 EI_CFLAGS  := -I$(ERL_ROOT)/include
@@ -23,7 +23,7 @@ YAML_LIBS  := -Wl,-Bstatic $(shell pkg-config --libs yaml-0.1 2>/dev/null) -Wl,-
 CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null)
 CARES_LIBS := -Wl,-Bstatic $(shell pkg-config --libs libcares 2>/dev/null) -Wl,-Bdynamic
 RPATH      := -Wl,-rpath,'$$ORIGIN/../lib' -Wl,--enable-new-dtags
-LDFLAGS    += $(SANITIZE)
+override LDFLAGS += $(SANITIZE)
 
 COMMON_SRC := $(wildcard src/common/*.c)
 SUPPLY_SRC := $(wildcard src/supply/*.c)

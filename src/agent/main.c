@@ -249,9 +249,11 @@ static int build_registry(const struct config *cfg, const char *node_name, int s
                           struct registry_backend *reg, char **instance_id)
 {
     char err[1024];
-    if (cfg->discovery == DISCOVERY_STATIC)
-        return static_backend_new(cfg->peers, cfg->node_basename, node_name, reg, err,
-                                  sizeof err) == 0
+    /* Discovery none is an empty static list: the loop still waits for the app node, hands
+     * its name claim over to later BEAMs, and watches it. */
+    if (cfg->discovery == DISCOVERY_STATIC || cfg->discovery == DISCOVERY_NONE)
+        return static_backend_new(cfg->discovery == DISCOVERY_STATIC ? cfg->peers : "",
+                                  cfg->node_basename, node_name, reg, err, sizeof err) == 0
                    ? 0
                    : (LOG_ERROR(log, "%s", err), -1);
     if (cfg->discovery == DISCOVERY_DNS)
@@ -337,9 +339,8 @@ static int run_main(int argc, char **argv)
         goto out;
     }
     log.level = cfg.log_level;
-    if (cfg.disabled || cfg.discovery == DISCOVERY_NONE) {
-        LOG_INFO(&log, "clustering is %s; nothing to do",
-                 cfg.disabled ? "disabled (ERLANG_CLUSTER_DISABLE)" : "off (discovery none)");
+    if (cfg.disabled) {
+        LOG_INFO(&log, "clustering is disabled (ERLANG_CLUSTER_DISABLE); nothing to do");
         rc = 0;
         goto out;
     }

@@ -80,10 +80,10 @@ e2e_stage_app() {
         return 0
     fi
     mkdir -p "$E2E_DIR/droplets"
-    local services='{}'
-    [[ -f $E2E_DIR/vcap_services.json ]] && services=$(cat "$E2E_DIR/vcap_services.json")
+    local services=(--services '{}')
+    [[ -f $E2E_DIR/vcap_services.json ]] && services=(--services-file "$E2E_DIR/vcap_services.json")
     if ! "$E2E_REPO/tests/support/cf-stage" --app "$source" \
-            --droplet "$droplet" --app-name "$name" --services "$services" \
+            --droplet "$droplet" --app-name "$name" "${services[@]}" \
             --buildpack "$E2E_BUILDPACK" --buildpack "$E2E_FINAL_BUILDPACK" \
             --cache-root "$E2E_DIR/cache" "$@" >"$log" 2>&1 3>&-; then
         cat "$log" >&2
@@ -113,8 +113,9 @@ e2e_start_registry() {
             --port "$E2E_REGISTRY_PORT" "$@" 3>&- || return 1
     export REGISTRY_EXEC="ip netns exec $FOUNDATION_SWITCH_NS"
     local base=http://$FOUNDATION_SWITCH_IP:$E2E_REGISTRY_PORT
+    # The secret reaches jq through a file, never its command line.
     (umask 077 && jq -n --arg uri "$base" --arg token "$base/oauth/token" \
-        --arg secret "$(cat "$secret_file")" '{
+        --rawfile secret "$secret_file" '{
         "p-service-registry": [{
             name: "service-registry", instance_name: "service-registry",
             binding_name: null, label: "p-service-registry", plan: "standard",
@@ -152,11 +153,11 @@ e2e_start_instance() {
     guid=$(cat /proc/sys/kernel/random/uuid)
     printf '%s\n' "$root" >"$E2E_DIR/instances/$n.root"
     printf '%s\n' "${E2E_VIEW:-http}" >"$E2E_DIR/instances/$n.view-via"
-    local services='{}'
-    [[ -f $E2E_DIR/vcap_services.json ]] && services=$(cat "$E2E_DIR/vcap_services.json")
+    local services=(--services '{}')
+    [[ -f $E2E_DIR/vcap_services.json ]] && services=(--services-file "$E2E_DIR/vcap_services.json")
     pid=$(foundation_spawn "$n" "$root.log" "$E2E_REPO/tests/support/cf-launch" \
         --droplet "$E2E_DIR/droplets/$app" --root "$root" --ip "$ip" --index "$n" --guid "$guid" \
-        --port "$E2E_HTTP_PORT" --app-name "$app" --services "$services" "$@") || return 1
+        --port "$E2E_HTTP_PORT" --app-name "$app" "${services[@]}" "$@") || return 1
     printf '%s\n' "$pid" >"$E2E_DIR/instances/$n.pid"
 }
 

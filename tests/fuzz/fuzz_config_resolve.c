@@ -111,7 +111,8 @@ static void check_same(const struct config *a, const struct config *b)
                 same_text(a->node_basename, b->node_basename) &&
                 a->dist_port == b->dist_port && a->epmd == b->epmd &&
                 same_text(a->service_name, b->service_name) &&
-                same_text(a->dns_query, b->dns_query) && same_text(a->peers, b->peers) &&
+                same_text(a->dns_query, b->dns_query) &&
+                same_text(a->dns_servers, b->dns_servers) && same_text(a->peers, b->peers) &&
                 a->poll_interval == b->poll_interval &&
                 a->heartbeat_interval == b->heartbeat_interval &&
                 a->net_ticktime == b->net_ticktime &&

@@ -15,8 +15,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (vcap_application_parse(json, &app, err, sizeof err) == 0) {
         if (app.uris == NULL)
             fuzz_fail("vcap_application_parse succeeded with a NULL uris list");
-        for (char **u = app.uris; *u != NULL; u++)
-            (void)*u[0]; /* each entry is a readable string (ASan checks the read) */
         vcap_application_free(&app);
     } else {
         fuzz_check_message("vcap_application_parse", err);

@@ -57,6 +57,22 @@ start_registry() {
   [ "$(jq -r '.metadata.instanceId' <<<"$inst")" = guid-2 ]
 }
 
+@test "instances mesh through an old registry that answers single instances as objects" {
+  start_registry --single-object
+  start_beam 2
+  start_beam 3
+  start_agent 2
+  wait_until 20 registered 2
+  # Alone, the answer is the bare object of its own instance: a good answer, no peers.
+  discovered() { jq -e '.last_discovery_at != null' "$SANDBOX/run2/status.json" >/dev/null; }
+  wait_until 10 discovered
+  start_agent 3
+  wait_until 20 full_mesh 2 3
+  wait_until 10 log_has 2 "peer joined: $CLUSTER@127.0.0.3"
+  wait_until 10 log_has 3 "peer joined: $CLUSTER@127.0.0.2"
+  refute log_has 2 "registry unreachable"
+}
+
 @test "three instances form a full mesh" {
   start_registry
   for n in 2 3 4; do start_beam "$n"; done
@@ -369,8 +385,9 @@ start_registry() {
   AGENT_PIDS[2]=$!
   start_agent 3
   wait_until 60 full_mesh 2 3
+  wait_until 30 registered 2
   for round in 1 2 3 4 5; do
-    target=$(($(grep -c "lease renewed" "$SANDBOX/agent2.log") + 4))
+    target=$(($(grep -c "lease renewed" "$SANDBOX/agent2.log" || true) + 4))
     wait_until 30 bash -c "[ \$(grep -c 'lease renewed' '$SANDBOX/agent2.log') -ge $target ]"
     registry_admin POST /drop-leases >/dev/null
     erl_call -address "127.0.0.2:$DIST_PORT" -r -timeout 5 -a "erlang disconnect_node ['$CLUSTER@127.0.0.3']" >/dev/null
@@ -385,4 +402,20 @@ start_registry() {
   [ "$rc" -eq 0 ] || { cat "$SANDBOX/valgrind.log" >&2; false; }
   grep -q "definitely lost: 0 bytes" "$SANDBOX/valgrind.log" ||
     grep -q "All heap blocks were freed" "$SANDBOX/valgrind.log"
+}
+
+@test "in epmd mode the agent finds the app node through epmd" {
+  epmd_port=$((40000 + RANDOM % 20000))
+  start_epmd "$epmd_port"
+  start_registry
+  ERL_EPMD_PORT=$epmd_port erl -noshell -noinput -name "$CLUSTER@127.0.0.2" \
+    -kernel inet_dist_listen_min "$DIST_PORT" inet_dist_listen_max "$DIST_PORT" \
+    -kernel inet_dist_use_interface "{127,0,0,2}" >"$SANDBOX/beam2.log" 2>&1 &
+  BEAM_PIDS[2]=$!
+  start_agent 2 ERL_EPMD_PORT="$epmd_port" ERLANG_CLUSTER_EPMD=true
+  wait_until 20 registered 2
+  [ "$(registry_admin GET '/state?app=CHAT' | jq -r '.instances[0].metadata.erlangDistMode')" = epmd ]
+  "$AGENT" status --run-dir "$SANDBOX/run2" | grep -q "node:         $CLUSTER@127.0.0.2 (up)"
+  kill -TERM "${AGENT_PIDS[2]}"
+  wait_for_exit "${AGENT_PIDS[2]}" 3
 }

@@ -30,6 +30,7 @@ agent_setup() {
   export REGISTRY_DOUBLE_CLIENT_ID=$CLIENT_ID REGISTRY_DOUBLE_CLIENT_SECRET=$CLIENT_SECRET
   BEAM_PIDS=()
   AGENT_PIDS=()
+  EPMD_PID=
 }
 
 agent_teardown() {
@@ -43,6 +44,9 @@ agent_teardown() {
   for i in "${!BEAM_PIDS[@]}"; do
     kill -KILL "${BEAM_PIDS[$i]}" 2>/dev/null || true
   done
+  if [[ -n "${EPMD_PID:-}" ]]; then
+    kill -KILL "$EPMD_PID" 2>/dev/null || true
+  fi
   registry_stop
 }
 
@@ -81,6 +85,13 @@ start_beam() {
     -kernel inet_dist_use_interface "{127,0,0,$n}" >"$SANDBOX/beam$n.log" 2>&1 &
   BEAM_PIDS[$n]=$!
   wait_until 20 port_open "$ip" "$DIST_PORT"
+}
+
+# start_epmd PORT: a private epmd on 127.0.0.1-2 (ERL_EPMD_PORT=PORT points BEAMs and ei at it).
+start_epmd() {
+  epmd -port "$1" -address 127.0.0.1,127.0.0.2 >"$SANDBOX/epmd.log" 2>&1 &
+  EPMD_PID=$!
+  wait_until 10 port_open 127.0.0.2 "$1"
 }
 
 # nodes_of N: the node's nodes(), asked independently of the agent (erl_call reads the cookie
