@@ -28,6 +28,7 @@ struct cookie_plan {
     enum config_source source; /* APP, ENV or GENERATED */
     char value[CONFIG_COOKIE_MAX + 1];
     bool app_file_mode_ok;
+    bool replaces_app_file; /* ERLANG_CLUSTER_COOKIE over the app's own file */
 };
 
 /* Everything staging writes, read and checked before the first write so that a failure
@@ -217,16 +218,20 @@ static int plan_cookie(const struct stager *st, const struct config *cfg, struct
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    int rc = read_app_cookie(path, c, err, errlen);
-    free(path);
-    if (rc <= 0)
-        return rc;
-    /* A service's cookie is a credential, read at run time; it is never stored here. */
+    /* ERLANG_CLUSTER_COOKIE wins over the app's own file, as it does at run time (the
+     * variable is set in both); a service's cookie is a credential, read at run time only. */
     if (cfg->cookie != NULL && cfg->source[FIELD_COOKIE] == SOURCE_ENV) {
+        struct stat st_app;
+        c->replaces_app_file = lstat(path, &st_app) == 0;
+        free(path);
         snprintf(c->value, sizeof c->value, "%s", cfg->cookie);
         c->source = SOURCE_ENV;
         return 0;
     }
+    int rc = read_app_cookie(path, c, err, errlen);
+    free(path);
+    if (rc <= 0)
+        return rc;
     c->source = SOURCE_GENERATED;
     return generate_cookie(c->value, err, errlen);
 }
@@ -421,12 +426,10 @@ static void report_cookie(FILE *out, const struct config *cfg, const struct cook
     switch (c->source) {
     case SOURCE_APP:
         log_detail(out, "Cookie: the app's own .erlang.cookie (kept, mode 0400)");
-        if (cfg->cookie != NULL && cfg->source[FIELD_COOKIE] == SOURCE_ENV)
-            log_warning(out, "ERLANG_CLUSTER_COOKIE is set but the app's .erlang.cookie is "
-                             "kept; remove the file from the app to use the variable");
         break;
     case SOURCE_ENV:
-        log_detail(out, "Cookie: from ERLANG_CLUSTER_COOKIE (in .erlang.cookie, mode 0400)");
+        log_detail(out, "Cookie: from ERLANG_CLUSTER_COOKIE (in .erlang.cookie, mode 0400%s)",
+                   c->replaces_app_file ? "; it replaces the app's own file" : "");
         break;
     default:
         log_detail(out, "Cookie: generated for this droplet (in .erlang.cookie, mode 0400); set "

@@ -184,6 +184,18 @@ registry_binding() {
     assert_secret_not_leaked AppOwnCookie77
 }
 
+@test "ERLANG_CLUSTER_COOKIE replaces the app's own cookie file, as it does at run time" {
+    printf 'AppOwnCookie77\n' > "$BUILD_DIR/.erlang.cookie"
+    export ERLANG_CLUSTER_COOKIE='Shared.Cookie-9f8e7d'
+    stage
+    [ "$status" -eq 0 ]
+    [ "$(cat "$BUILD_DIR/.erlang.cookie")" = 'Shared.Cookie-9f8e7d' ]
+    [ "$(stat -c %a "$BUILD_DIR/.erlang.cookie")" = 400 ]
+    [[ "$output" == *"Cookie: from ERLANG_CLUSTER_COOKIE"*"replaces the app's own file"* ]]
+    assert_secret_not_leaked 'Shared.Cookie-9f8e7d'
+    assert_secret_not_leaked AppOwnCookie77
+}
+
 @test "rejects an app cookie file that Erlang could not use, without showing it" {
     printf 'two words\n' > "$BUILD_DIR/.erlang.cookie"
     stage
