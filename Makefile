@@ -44,7 +44,7 @@ SHIPPED_SCRIPTS := bin/detect bin/finalize bin/compile
 TEMPLATES  := $(wildcard templates/*)
 CJSON_SO   := $(shell pkg-config --variable=libdir libcjson 2>/dev/null)/libcjson.so.1
 
-.PHONY: all deps test test-unit test-sanitize demo package clean lint
+.PHONY: all deps test test-unit test-sanitize test-stack demo package release clean lint
 all: $(BP)/bin/supply $(BP)/bin/erlang-cluster-agent $(BP)/lib/libcjson.so.1 \
      $(SHIPPED_SCRIPTS:%=$(BP)/%) $(TEMPLATES:%=$(BP)/%) $(BP)/manifest.yml $(BP)/VERSION
 
@@ -91,6 +91,11 @@ deps:
 test: deps all $(UNIT_BIN) $(DNS_PROBE)
 	@tests/run-all
 
+# Opt-in: the shipped binaries in a minimal debootstrapped root file system (needs root and
+# Debian's mirror; a few minutes the first time).
+test-stack: all
+	@tests/run-all stack
+
 test-sanitize:
 	$(MAKE) clean
 	$(MAKE) SANITIZE='-fsanitize=address,undefined -fno-omit-frame-pointer' CFLAGS='-O1 -g' test
@@ -100,6 +105,12 @@ demo: deps all
 
 package: all
 	@tests/support/package "$(VERSION)"
+
+# A release: VERSION, manifest.yml and CHANGELOG.md agree, then the zip and its checksum.
+release: all
+	@grep -qx 'version: $(VERSION)' manifest.yml || { echo "release: manifest.yml version is not $(VERSION)" >&2; exit 1; }
+	@grep -q '^## $(VERSION)' CHANGELOG.md || { echo "release: CHANGELOG.md has no '## $(VERSION)' entry" >&2; exit 1; }
+	@zip=$$(tests/support/package "$(VERSION)") && echo "$$zip" && cat "$$zip.sha256"
 
 lint:
 	shellcheck -S warning bin/* templates/*.sh tests/support/* .ci/run 2>/dev/null | head -50

@@ -16,7 +16,8 @@
 #   in_ns CMD...                   run CMD in the test's namespace
 
 LIFECYCLE_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-LIFECYCLE_BP="$LIFECYCLE_REPO/build/buildpack"
+# The buildpack as users install it: the packaged zip, unpacked (set in lifecycle_setup_file).
+LIFECYCLE_BP=${LIFECYCLE_BP:-}
 LIFECYCLE_SUPPORT="$LIFECYCLE_REPO/tests/support"
 # Build outputs of the sample apps survive between runs (make clean removes them).
 LIFECYCLE_CACHE="$LIFECYCLE_REPO/build/test-cache"
@@ -24,6 +25,8 @@ NODE_WAIT_SECONDS=${NODE_WAIT_SECONDS:-40}
 
 lifecycle_setup_file() {
     (cd "$LIFECYCLE_REPO" && make -s all >/dev/null)
+    LIFECYCLE_BP=$("$LIFECYCLE_SUPPORT/unpacked-buildpack")
+    export LIFECYCLE_BP
 }
 
 lifecycle_setup() {

@@ -26,7 +26,8 @@
 #   e2e_report TEXT                      a "# TEXT" line in the TAP output
 
 E2E_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-E2E_BUILDPACK=${E2E_BUILDPACK:-$E2E_REPO/build/buildpack}
+# The buildpack as users install it: the packaged zip, unpacked (set in e2e_setup_file).
+E2E_BUILDPACK=${E2E_BUILDPACK:-}
 E2E_FINAL_BUILDPACK=${E2E_FINAL_BUILDPACK:-$E2E_REPO/tests/support/final-buildpacks/compile-only}
 E2E_APP_NAME=${E2E_APP_NAME:-cluster-app}
 E2E_HTTP_PORT=8080
@@ -49,6 +50,10 @@ e2e_fail() {
 
 e2e_setup_file() {
     local missing=() f
+    if [[ -z $E2E_BUILDPACK ]]; then
+        E2E_BUILDPACK=$("$E2E_REPO/tests/support/unpacked-buildpack") || return 1
+        export E2E_BUILDPACK
+    fi
     for f in "$E2E_BUILDPACK/bin/supply" "$E2E_BUILDPACK/bin/erlang-cluster-agent" \
              "$E2E_REPO/tests/support/cf-stage" "$E2E_REPO/tests/support/cf-launch"; do
         [[ -x $f ]] || missing+=("$f")
@@ -333,4 +338,168 @@ e2e_wait_full_mesh() {
         return 1
     fi
     foundation_elapsed "$start"
+}
+
+# --- Apps with an internal route, the DNS server, the agent's own view ---
+#
+#   e2e_vcap_application ROUTE [INDEX GUID]   VCAP_APPLICATION of $E2E_APP_NAME whose only
+#                                        route is ROUTE (staging's form, or instance INDEX's)
+#   e2e_stage_routed_app ROUTE [opts]    e2e_stage_sample_app with that VCAP_APPLICATION
+#   e2e_start_routed_instance N [opts]   e2e_start_instance with the same route
+#   e2e_ensure_routed_instances N...     start those not running, with the route
+#   e2e_start_dns_server                 dnsmasq in the switch namespace, serving the records
+#                                        of e2e_dns_publish; every instance resolves through it
+#   e2e_stop_dns_server [SIGNAL]         stop it (default TERM) and wait for it to exit
+#   e2e_dns_server_pid                   its PID
+#   e2e_dns_publish NAME N...            NAME resolves to the addresses of instance slots
+#                                        N... (running or not), nothing else
+#   e2e_dns_answer N NAME                the A records of NAME as instance N resolves it
+#   e2e_agent_status N                   instance N's heartbeat agent status.json
+#   e2e_agent_log N                      the path of instance N's heartbeat agent log
+#   e2e_peer_dials N NODE                connection attempts instance N's agent made to NODE
+#                                        since it was last connected (from its status)
+
+# e2e_vcap_application ROUTE [INDEX GUID]: the VCAP_APPLICATION the platform gives app
+# $E2E_APP_NAME after `cf map-route APP apps.internal --hostname H` when that is its only
+# route: staging's form without INDEX and GUID, instance INDEX's form with them. The other
+# fields are the ones cf-stage and cf-launch write; they pass this value on through --env,
+# which comes after (and so replaces) their own, whose only route is APP.example.com.
+e2e_vcap_application() {
+    local route=$1 index=${2:-} guid=${3:-} app=$E2E_APP_NAME app_id
+    app_id=$(printf '%s' "$app" | sha1sum | cut -c1-8)-0000-4000-8000-000000000001
+    jq -cn --arg name "$app" --arg id "$app_id" --arg route "$route" --arg index "$index" \
+        --arg guid "$guid" --argjson port "$E2E_HTTP_PORT" '{
+        application_id: $id, application_name: $name, application_uris: [$route],
+        name: $name, uris: [$route], application_version: "1", version: "1",
+        space_id: "space-guid", space_name: "dev", organization_id: "org-guid",
+        organization_name: "org", process_id: $id, process_type: "web",
+        limits: {mem: 1024, disk: 1024, fds: 16384}, cf_api: "https://api.example.com"}
+        + if $index == "" then {} else
+            {instance_id: $guid, instance_index: ($index | tonumber), host: "0.0.0.0",
+             port: $port} end'
+}
+
+# e2e_stage_routed_app ROUTE [cf-stage options]: stage the sample app (e2e_stage_sample_app)
+# with ROUTE as its only route; later e2e_start_routed_instance calls use the same route.
+e2e_stage_routed_app() {
+    local route=$1
+    shift
+    printf '%s\n' "$route" >"$E2E_DIR/route"
+    e2e_stage_sample_app --env "VCAP_APPLICATION=$(e2e_vcap_application "$route")" "$@"
+}
+
+# e2e_start_routed_instance N [cf-launch options]: e2e_start_instance N for an app staged
+# with e2e_stage_routed_app, its VCAP_APPLICATION carrying the same route.
+e2e_start_routed_instance() {
+    local n=$1 route guid
+    shift
+    route=$(cat "$E2E_DIR/route") || {
+        e2e_fail "no route recorded: call e2e_stage_routed_app first"
+        return 1
+    }
+    guid=$(cat /proc/sys/kernel/random/uuid)
+    e2e_start_instance "$n" --guid "$guid" \
+        --env "VCAP_APPLICATION=$(e2e_vcap_application "$route" "$n" "$guid")" "$@"
+}
+
+# e2e_ensure_routed_instances N...: e2e_ensure_instances for a routed app.
+e2e_ensure_routed_instances() {
+    local n
+    for n in "$@"; do
+        e2e_instance_running "$n" || e2e_start_routed_instance "$n" || return 1
+    done
+}
+
+e2e_dns_server_pid() {
+    cat "$E2E_DIR/dns/pid" 2>/dev/null
+}
+
+_e2e_dns_server_running() {
+    local pid
+    pid=$(e2e_dns_server_pid) && [[ -n $pid ]] && ! foundation_process_gone "$pid"
+}
+
+_e2e_dns_server_listening() {
+    foundation_exec switch ss -Hlun "src $FOUNDATION_SWITCH_IP:53" | grep -q .
+}
+
+# e2e_start_dns_server: start dnsmasq inside the switch namespace on $FOUNDATION_SWITCH_IP:53
+# (no upstream, no /etc/hosts; records only from $E2E_DIR/dns/hosts, which e2e_dns_publish
+# rewrites) and make every instance resolve through it, as the platform's DNS is each
+# container's resolver. Does nothing when it is already running.
+e2e_start_dns_server() {
+    mkdir -p "$E2E_DIR/dns"
+    [[ -f $E2E_DIR/dns/hosts ]] || : >"$E2E_DIR/dns/hosts"
+    _e2e_dns_server_running && return 0
+    local pid
+    pid=$(foundation_spawn switch "$E2E_DIR/dns/dnsmasq.log" dnsmasq --keep-in-foreground \
+        --no-resolv --no-hosts --addn-hosts="$E2E_DIR/dns/hosts" \
+        --listen-address="$FOUNDATION_SWITCH_IP" --bind-interfaces --pid-file= \
+        --user=root) || return 1
+    printf '%s\n' "$pid" >"$E2E_DIR/dns/pid"
+    foundation_wait 10 "dnsmasq to listen on $FOUNDATION_SWITCH_IP:53" \
+        _e2e_dns_server_listening || return 1
+    foundation_set_resolver "$FOUNDATION_SWITCH_IP"
+}
+
+# e2e_stop_dns_server [SIGNAL]: send SIGNAL (default TERM) to dnsmasq and wait for it to exit.
+e2e_stop_dns_server() {
+    local pid
+    pid=$(e2e_dns_server_pid) || return 0
+    kill -"${1:-TERM}" "$pid" 2>/dev/null || true
+    foundation_wait 10 "dnsmasq ($pid) to exit" foundation_process_gone "$pid"
+}
+
+# e2e_dns_answer N NAME: the addresses of NAME's A records, sorted, as instance N resolves it
+# (through its resolv.conf); fails when the name does not resolve.
+e2e_dns_answer() {
+    foundation_exec "$1" getent ahostsv4 "$2" | awk '$2 == "STREAM" { print $1 }' | sort
+}
+
+_e2e_dns_serves() {
+    local n=$1 name=$2 expected=$3 answer
+    answer=$(e2e_dns_answer "$n" "$name" 2>/dev/null) || answer=
+    [[ $answer == "$expected" ]]
+}
+
+# e2e_dns_publish NAME N...: make NAME resolve to the addresses of instance slots N... and
+# nothing else (none: NXDOMAIN), as the platform's DNS does when instances start and stop:
+# rewrites the records file (atomically) and has dnsmasq reload it (SIGHUP). When the server
+# runs and some instance exists, waits until that instance gets the new answer.
+e2e_dns_publish() {
+    local name=$1 n expected='' probe
+    shift
+    mkdir -p "$E2E_DIR/dns"
+    for n in "$@"; do
+        printf '%s %s\n' "$(foundation_instance_ip "$n")" "$name"
+    done >"$E2E_DIR/dns/hosts.new"
+    mv -f "$E2E_DIR/dns/hosts.new" "$E2E_DIR/dns/hosts"
+    _e2e_dns_server_running || return 0
+    kill -HUP "$(e2e_dns_server_pid)"
+    probe=$(foundation_instances | head -n 1)
+    [[ -n $probe ]] || return 0
+    expected=$(for n in "$@"; do foundation_instance_ip "$n"; done | sort)
+    foundation_wait 10 "instance $probe to resolve $name to: ${expected//$'\n'/ }" \
+        _e2e_dns_serves "$probe" "$name" "$expected"
+}
+
+# e2e_agent_status N: the heartbeat agent's status.json of instance N's current run.
+e2e_agent_status() {
+    local root
+    root=$(e2e_instance_root "$1") || return 1
+    cat "$root/tmp/erlang-cluster/status.json"
+}
+
+# e2e_agent_log N: the path of the heartbeat agent's log in instance N's current run.
+e2e_agent_log() {
+    local root
+    root=$(e2e_instance_root "$1") || return 1
+    printf '%s\n' "$root/tmp/erlang-cluster/agent.log"
+}
+
+# e2e_peer_dials N NODE: how many connection attempts instance N's agent has made to NODE
+# since NODE was last connected (0 when the agent does not know NODE).
+e2e_peer_dials() {
+    e2e_agent_status "$1" |
+        jq -er --arg node "$2" '[.peers[] | select(.name == $node) | .failed_attempts] | add // 0'
 }

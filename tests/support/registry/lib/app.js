@@ -10,7 +10,13 @@ const render = require('./render');
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_LOG_ENTRIES = 10000;
 const DELTA_PRUNE_MS = 30 * 1000;
-const FAULTS = new Set(['none', '503', '500', 'hang']);
+// Fault modes, for Eureka calls (`fault`, limited to `faultMethods` when set) and the token
+// endpoint (`tokenFault`); README.md says what each one answers.
+const FAULTS = new Set(['none', '503', '500', '401', 'hang', 'trickle', 'oversize', 'malformed', 'garbage',
+  'truncated', 'redirect']);
+const HTTP_METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE']);
+const OVERSIZE_DEFAULT_BYTES = 64 * 1024 * 1024;
+const TRICKLE_DEFAULT_MS = 200;
 const EUREKA_PREFIXES = ['/eureka/v2', '/eureka'];
 
 class ConfigError extends Error {}
@@ -53,6 +59,39 @@ function normaliseConfig(partial) {
           throw new ConfigError(`${key}: expected one of ${[...FAULTS].join(', ')}, got ${JSON.stringify(value)}`);
         }
         out[key] = String(value);
+        break;
+      case 'faultMethods':
+        if (value === null || value === 'all') {
+          out[key] = null;
+        } else if (Array.isArray(value) && value.length > 0
+            && value.every((m) => typeof m === 'string' && HTTP_METHODS.has(m.toUpperCase()))) {
+          out[key] = value.map((m) => m.toUpperCase());
+        } else {
+          throw new ConfigError(`${key}: expected "all" or a non-empty list of ${[...HTTP_METHODS].join(', ')}, got ${JSON.stringify(value)}`);
+        }
+        break;
+      case 'redirectTo': {
+        let url = null;
+        try {
+          url = typeof value === 'string' ? new URL(value) : null;
+        } catch {
+          url = null;
+        }
+        if (!url || !/^https?:$/.test(url.protocol)) {
+          throw new ConfigError(`${key}: expected an http(s) URL like "http://127.0.0.5:8080", got ${JSON.stringify(value)}`);
+        }
+        out[key] = value.replace(/\/+$/, '');
+        break;
+      }
+      case 'oversizeBytes':
+        if (!Number.isInteger(value) || value < 1) throw new ConfigError(`${key}: expected a whole number of bytes >= 1, got ${JSON.stringify(value)}`);
+        out[key] = value;
+        break;
+      case 'trickleIntervalMs':
+        if (!Number.isInteger(value) || value < 1 || value > 60000) {
+          throw new ConfigError(`${key}: expected milliseconds 1-60000 between bytes, got ${JSON.stringify(value)}`);
+        }
+        out[key] = value;
         break;
       case 'clientId': case 'clientSecret':
         if (typeof value !== 'string' || value === '') throw new ConfigError(`${key}: expected a non-empty string`);

@@ -1,0 +1,56 @@
+# shellcheck shell=bash
+# Shared by the bench/ commands: settings, timing and summary helpers.
+#   BENCH_QUICK=1        fewer repetitions and sizes (a smoke run; RESULTS.md says which mode)
+#   BENCH_RESULTS=DIR    where raw samples and summaries go (default bench/results)
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_REPO=$(cd "$BENCH_DIR/.." && pwd)
+BENCH_QUICK=${BENCH_QUICK:-0}
+BENCH_RESULTS=${BENCH_RESULTS:-$BENCH_DIR/results}
+mkdir -p "$BENCH_RESULTS"
+
+bench_log() {
+    printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2
+}
+
+bench_die() {
+    printf 'bench: %s\n' "$*" >&2
+    exit 1
+}
+
+# bench_now_ms: the wall clock in milliseconds (the same clock the probe prints).
+bench_now_ms() {
+    local t=$EPOCHREALTIME
+    printf '%d\n' $(( ${t%.*} * 1000 + 10#${t#*.} / 1000 ))
+}
+
+# bench_load: the 1-minute load average and the number of CPUs, for the record.
+bench_load() {
+    printf 'load %s on %s CPUs\n' "$(cut -d' ' -f1 /proc/loadavg)" "$(nproc)"
+}
+
+# bench_stats: reads numbers (one per line) and prints "n median p95 min max", p95 by the
+# nearest-rank method (with fewer than 20 samples it is the largest or second largest).
+bench_stats() {
+    sort -g | awk '{ v[NR] = $1 }
+        END {
+            if (NR == 0) { print "0 - - - -"; exit }
+            mid = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            r = int(0.95 * NR); if (r < 0.95 * NR) r++; if (r < 1) r = 1
+            printf "%d %.3f %.3f %.3f %.3f\n", NR, mid, v[r], v[1], v[NR]
+        }'
+}
+
+bench_require() {
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null 2>&1 || bench_die "'$tool' is missing: run 'make deps'"
+    done
+}
+
+bench_require_built() {
+    local f
+    for f in "$BENCH_REPO/build/buildpack/bin/supply" "$BENCH_REPO/build/buildpack/bin/erlang-cluster-agent"; do
+        [[ -x $f ]] || bench_die "missing $f: run 'make' first"
+    done
+}
