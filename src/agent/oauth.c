@@ -1,6 +1,7 @@
 #include "agent/oauth.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,8 @@ void oauth_invalidate(struct oauth *oauth)
 
 int64_t oauth_refresh_at(int64_t obtained_ms, long expires_in_s)
 {
+    if (expires_in_s > OAUTH_MAX_LIFETIME_S)
+        expires_in_s = OAUTH_MAX_LIFETIME_S;
     /* Renew with a third of the lifetime left (at most 60 s early), and never sooner than 1 s,
      * so a 29 s token is replaced after about 20 s and a one-hour token a minute before. */
     long margin = expires_in_s / 3;
@@ -89,22 +92,29 @@ int oauth_parse_token_response(const char *body, char **token, long *expires_in_
         return -1;
     }
     if (type && (!cJSON_IsString(type) || strcasecmp(type->valuestring, "bearer") != 0)) {
-        snprintf(err, errlen, "token endpoint answer has token_type %s; only bearer is accepted",
-                 cJSON_IsString(type) ? type->valuestring : "(not a string)");
+        /* The server's value is not echoed: it could carry control bytes into the log. */
+        snprintf(err, errlen, "token endpoint answer has a token_type other than bearer; only "
+                              "bearer tokens are accepted");
         cJSON_Delete(root);
         return -1;
     }
-    long lifetime = 30;
+    /* Seconds as a number or a numeric string; longer than a day counts as a day, so the
+     * refresh time never overflows and a token is renewed at least daily. */
+    double seconds = 30;
     if (cJSON_IsNumber(expires)) {
-        lifetime = (long)expires->valuedouble;
+        seconds = expires->valuedouble;
     } else if (cJSON_IsString(expires)) {
         char *end;
-        lifetime = strtol(expires->valuestring, &end, 10);
-        if (*end != '\0')
-            lifetime = -1;
+        seconds = strtod(expires->valuestring, &end);
+        if (*end != '\0' || end == expires->valuestring)
+            seconds = -1;
     } else if (expires) {
-        lifetime = -1;
+        seconds = -1;
     }
+    if (!isfinite(seconds) && seconds > 0)
+        seconds = OAUTH_MAX_LIFETIME_S;
+    long lifetime = !(seconds >= 1) ? -1
+                    : seconds > OAUTH_MAX_LIFETIME_S ? OAUTH_MAX_LIFETIME_S : (long)seconds;
     if (lifetime <= 0) {
         snprintf(err, errlen, "token endpoint answer has an invalid expires_in (need seconds > 0)");
         cJSON_Delete(root);

@@ -29,6 +29,9 @@ int oauth_parse_token_response(const char *body, char **token, long *expires_in_
                                size_t errlen);
 
 /* When a token that lives expires_in_s seconds, obtained at obtained_ms, should be replaced. */
+/* Longest token lifetime honoured; a longer expires_in is taken as this. */
+#define OAUTH_MAX_LIFETIME_S 86400L
+
 int64_t oauth_refresh_at(int64_t obtained_ms, long expires_in_s);
 
 #endif

@@ -355,7 +355,7 @@ e2e_wait_full_mesh() {
 #                                        N... (running or not), nothing else
 #   e2e_dns_answer N NAME                the A records of NAME as instance N resolves it
 #   e2e_agent_status N                   instance N's heartbeat agent status.json
-#   e2e_agent_log N                      the path of instance N's heartbeat agent log
+#   e2e_agent_log N                      the path of instance N's log (app and agent output)
 #   e2e_peer_dials N NODE                connection attempts instance N's agent made to NODE
 #                                        since it was last connected (from its status)
 
@@ -490,11 +490,12 @@ e2e_agent_status() {
     cat "$root/tmp/erlang-cluster/status.json"
 }
 
-# e2e_agent_log N: the path of the heartbeat agent's log in instance N's current run.
+# e2e_agent_log N: the log of instance N's current run (the app's and its heartbeat agent's
+# output, as the platform collects it).
 e2e_agent_log() {
     local root
     root=$(e2e_instance_root "$1") || return 1
-    printf '%s\n' "$root/tmp/erlang-cluster/agent.log"
+    printf '%s\n' "$root.log"
 }
 
 # e2e_peer_dials N NODE: how many connection attempts instance N's agent has made to NODE

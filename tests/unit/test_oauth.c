@@ -101,6 +101,45 @@ static void a_short_token_is_replaced_well_before_it_expires(void **state)
     assert_int_equal(oauth_refresh_at(0, 1), 1000);
 }
 
+static void a_huge_or_endless_lifetime_counts_as_one_day(void **state)
+{
+    (void)state;
+    const char *answers[] = {
+        "{\"access_token\":\"t\",\"token_type\":\"bearer\",\"expires_in\":1e300}",
+        "{\"access_token\":\"t\",\"token_type\":\"bearer\",\"expires_in\":\"1e400\"}",
+        "{\"access_token\":\"t\",\"token_type\":\"bearer\",\"expires_in\":9223372036854775807}",
+    };
+    for (size_t i = 0; i < sizeof answers / sizeof answers[0]; i++) {
+        char *token = NULL;
+        long expires = 0;
+        char err[256];
+        assert_int_equal(oauth_parse_token_response(answers[i], &token, &expires, err, sizeof err),
+                         0);
+        assert_int_equal(expires, OAUTH_MAX_LIFETIME_S);
+        free(token);
+    }
+    /* The refresh time stays a day ahead at most, whatever it is given. */
+    assert_true(oauth_refresh_at(1000, 9223372036854775807L) <= 1000 + OAUTH_MAX_LIFETIME_S * 1000);
+    assert_true(oauth_refresh_at(1000, 9223372036854775807L) > 1000);
+}
+
+static void a_foreign_token_type_is_refused_without_echoing_it(void **state)
+{
+    (void)state;
+    char *token = NULL;
+    long expires = 0;
+    char err[256];
+    assert_int_equal(oauth_parse_token_response(
+                         "{\"access_token\":\"t\",\"token_type\":\"mac\\n[FAKE] line\","
+                         "\"expires_in\":30}",
+                         &token, &expires, err, sizeof err),
+                     -1);
+    assert_null(token);
+    assert_null(strchr(err, '\n'));
+    assert_null(strstr(err, "FAKE"));
+    assert_non_null(strstr(err, "bearer"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -110,6 +149,8 @@ int main(void)
         cmocka_unit_test(rejects_answers_without_a_usable_token),
         cmocka_unit_test(error_messages_never_contain_the_token),
         cmocka_unit_test(a_short_token_is_replaced_well_before_it_expires),
+        cmocka_unit_test(a_huge_or_endless_lifetime_counts_as_one_day),
+        cmocka_unit_test(a_foreign_token_type_is_refused_without_echoing_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

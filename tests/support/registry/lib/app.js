@@ -235,12 +235,22 @@ class RegistryDouble {
       tokenValid: null,
       status: null,
       body: null,
+      durationMs: null,
+      completed: null,
     };
+    const startedAt = Date.now();
     this.log.push(entry);
     if (this.log.length > MAX_LOG_ENTRIES) this.log.shift();
     res.on('finish', () => {
       entry.status = res.statusCode;
       if (this.verbose) process.stderr.write(`registry double: ${req.method} ${path} ${res.statusCode}\n`);
+    });
+    // How long the exchange lasted and whether the answer was sent in full (a client that
+    // gives up on a trickled or oversized answer shows completed: false).
+    res.on('close', () => {
+      entry.durationMs = Date.now() - startedAt;
+      entry.completed = res.writableFinished;
+      if (entry.status === null && res.headersSent) entry.status = res.statusCode;
     });
     let body;
     try {
@@ -258,7 +268,7 @@ class RegistryDouble {
         entry.body = null;
       }
     }
-    if (this.fault(res, this.config.fault)) return undefined;
+    if (this.fault(req, res, this.config.fault, 'eureka')) return undefined;
     if (this.config.auth) {
       const problem = this.tokens.check(req.headers.authorization);
       entry.tokenValid = problem === null;
@@ -270,18 +280,95 @@ class RegistryDouble {
     return this.handleEureka(req, res, path.slice(prefix.length), url, body);
   }
 
-  // Returns true when a fault mode answered (or swallowed) the request.
-  fault(res, mode) {
-    if (mode === '503' || mode === '500') {
-      this.send(res, Number(mode), mode === '503' ? 'Service Unavailable' : 'Internal Server Error');
-      return true;
+  // Returns true when a fault mode answered (or swallowed) the request. `scope` is "eureka"
+  // (limited to config.faultMethods) or "token". "truncated" answers normally: send() cuts
+  // the body.
+  fault(req, res, mode, scope) {
+    if (mode === 'none') return false;
+    if (scope === 'eureka' && this.config.faultMethods && !this.config.faultMethods.includes(req.method)) return false;
+    switch (mode) {
+      case '503': case '500':
+        this.send(res, Number(mode), mode === '503' ? 'Service Unavailable' : 'Internal Server Error');
+        return true;
+      case '401':
+        this.send(res, 401, JSON.stringify({ error: 'unauthorized', error_description: 'Bad credentials' }),
+          'application/json', { 'WWW-Authenticate': 'Bearer realm="registry", error="unauthorized"' });
+        return true;
+      case 'hang':
+        return true; // never answered; the connection stays open
+      case 'malformed':
+        this.send(res, 200, '{"application":{"name":"X","instance":[{"instanceId":"a",,"status":UP}]]', 'application/json');
+        return true;
+      case 'garbage':
+        this.send(res, 200, Buffer.from([0x3c, 0x68, 0x74, 0x6d, 0x6c, 0x3e, 0x00, 0xff, 0xfe, 0x1b, 0x5b, 0x32, 0x4a, 0x0a, 0x7b]),
+          'application/json');
+        return true;
+      case 'redirect': {
+        if (!this.config.redirectTo) {
+          this.send(res, 500, 'fault "redirect" needs redirectTo in the config');
+          return true;
+        }
+        const url = new URL(req.url, 'http://double.invalid');
+        this.send(res, 307, '', 'text/plain', { Location: `${this.config.redirectTo}${url.pathname}${url.search}` });
+        return true;
+      }
+      case 'oversize':
+        this.streamOversize(res);
+        return true;
+      case 'trickle':
+        this.trickle(res);
+        return true;
+      case 'truncated':
+        res.truncateBody = true;
+        return false;
+      default:
+        return false;
     }
-    if (mode === 'hang') return true; // never answered; the connection stays open
-    return false;
+  }
+
+  // 200 with a JSON-looking body of config.oversizeBytes, streamed (never held in memory)
+  // until done or until the client hangs up.
+  streamOversize(res) {
+    const total = this.config.oversizeBytes || OVERSIZE_DEFAULT_BYTES;
+    const head = Buffer.from('{"application":{"name":"OVERSIZE","instance":[');
+    const unit = Buffer.from('{"instanceId":"filler","status":"DOWN"},'.repeat(1600));
+    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' });
+    let sent = 0;
+    const pump = () => {
+      while (sent < total && !res.destroyed) {
+        const chunk = sent === 0 ? Buffer.concat([head, unit]) : unit;
+        const slice = chunk.subarray(0, Math.min(chunk.length, total - sent));
+        sent += slice.length;
+        if (!res.write(slice)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+      if (!res.destroyed) res.end();
+    };
+    pump();
+  }
+
+  // 200, headers at once, then one byte of a never-ending JSON answer every
+  // config.trickleIntervalMs: only a total timeout ends it.
+  trickle(res) {
+    const prefix = '{"application":{"name":"TRICKLE","instance":[';
+    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' });
+    res.flushHeaders();
+    let i = 0;
+    const timer = setInterval(() => {
+      if (res.destroyed) {
+        clearInterval(timer);
+        return;
+      }
+      res.write(i < prefix.length ? prefix[i] : ' ');
+      i += 1;
+    }, this.config.trickleIntervalMs || TRICKLE_DEFAULT_MS);
+    res.on('close', () => clearInterval(timer));
   }
 
   handleToken(req, res, body) {
-    if (this.fault(res, this.config.tokenFault)) return undefined;
+    if (this.fault(req, res, this.config.tokenFault, 'token')) return undefined;
     if (req.method !== 'POST') return this.send(res, 405, 'Method Not Allowed', 'text/plain', { Allow: 'POST' });
     const form = new URLSearchParams(body);
     const answer = this.tokens.grant({
@@ -433,6 +520,37 @@ class RegistryDouble {
         this.registry.clear();
         this.cache.clear();
         return this.sendJson(res, 200, { dropped: true });
+      case 'POST /_double/register': {
+        // Instances as a client would POST them ({instance} bodies without the wrapper),
+        // for tests that need many or odd ones without a token each.
+        const list = body && body.instances;
+        if (!Array.isArray(list)) return this.sendJson(res, 400, { error: 'register: expected {"instances": [ {...}, ... ]}' });
+        for (let i = 0; i < list.length; i += 1) {
+          const inst = list[i];
+          try {
+            const app = inst && typeof inst.app === 'string' ? inst.app.toUpperCase() : '';
+            this.registry.register({ instance: { ...inst, app } }, app);
+          } catch (err) {
+            if (err instanceof BadRequest) return this.sendJson(res, 400, { error: `register: instances[${i}]: ${err.message}`, registered: i });
+            throw err;
+          }
+        }
+        this.cache.clear();
+        return this.sendJson(res, 200, { registered: list.length });
+      }
+      case 'POST /_double/deregister': {
+        const ids = body && body.ids;
+        if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
+          return this.sendJson(res, 400, { error: 'deregister: expected {"ids": ["instanceId", ...]}' });
+        }
+        let removed = 0;
+        for (const id of ids) {
+          const lease = this.registry.findLeaseById(id);
+          if (lease && this.registry.cancel(lease.info.app, id) === 200) removed += 1;
+        }
+        this.cache.clear();
+        return this.sendJson(res, 200, { removed });
+      }
       case 'POST /_double/evict':
         return this.sendJson(res, 200, { evicted: this.runEviction() });
       case 'POST /_double/refresh-cache':
@@ -499,7 +617,8 @@ class RegistryDouble {
   }
 
   send(res, status, body, contentType = 'text/plain', headers = {}) {
-    const payload = Buffer.isBuffer(body) ? body : Buffer.from(body || '', 'utf8');
+    let payload = Buffer.isBuffer(body) ? body : Buffer.from(body || '', 'utf8');
+    if (res.truncateBody && payload.length > 1) payload = payload.subarray(0, Math.floor(payload.length / 2));
     const allHeaders = { ...headers };
     if (status !== 204 && payload.length > 0) {
       allHeaders['Content-Type'] = `${contentType}${contentType.startsWith('text/') || contentType === 'application/json' || contentType === 'application/xml' ? '; charset=utf-8' : ''}`;
