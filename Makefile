@@ -175,3 +175,40 @@ fuzz-smoke: fuzz-build
 fuzz-replay: fuzz-build
 	@tests/fuzz/replay $(FUZZ_TARGETS)
 # --- end of fuzzing -------------------------------------------------------------------------
+
+# --- Benchmarks -----------------------------------------------------------------------------
+# `make bench` runs every benchmark in bench/ (root: the convergence and footprint ones use
+# network namespaces) and writes raw samples and summaries to bench/results; bench/report
+# turns them into bench/RESULTS.md and bench/convergence.png. BENCH_QUICK=1 is a smoke run
+# (fewer sizes, repetitions and a 2-minute footprint window). Not part of `make test`.
+BENCH_QUICK ?= 0
+BENCH_DIR   := $(BUILD)/bench
+BENCH_REGISTRY_SCALE := $(BENCH_DIR)/registry-scale
+
+.PHONY: bench bench-build bench-staging bench-registry-scale bench-convergence bench-footprint bench-report
+$(BENCH_REGISTRY_SCALE): bench/registry_scale.c $(COMMON_OBJ) $(AGENT_LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(EI_CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+
+bench-build: all $(BENCH_REGISTRY_SCALE)
+
+bench-staging: bench-build
+	@BENCH_QUICK=$(BENCH_QUICK) bench/staging
+
+bench-registry-scale: bench-build
+	@BENCH_QUICK=$(BENCH_QUICK) bench/registry-scale $(BENCH_REGISTRY_SCALE)
+
+bench-convergence: bench-build
+	@BENCH_QUICK=$(BENCH_QUICK) bench/convergence
+
+bench-footprint: bench-build
+	@BENCH_QUICK=$(BENCH_QUICK) bench/footprint
+
+bench-report:
+	@BENCH_QUICK=$(BENCH_QUICK) bench/report
+
+# One after the other (never in parallel: they would time each other).
+bench: bench-build
+	@$(MAKE) --no-print-directory -j1 bench-staging bench-registry-scale bench-convergence \
+	  bench-footprint bench-report BENCH_QUICK=$(BENCH_QUICK)
+# --- end of benchmarks ----------------------------------------------------------------------

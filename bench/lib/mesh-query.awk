@@ -1,12 +1,22 @@
 # Answers one question about a mesh_probe event log ("T SLOT up|down|sees LIST"): the first
 # time T >= since at which the condition holds (state carried over from earlier events).
+# Lines that are not events (the start line, the VM's own reports) are skipped.
 # Prints T and exits 0, or exits 1 when the log does not show it (yet).
 #   -v q=mesh   -v set="0 1 2"        every slot in set is up and sees exactly the others
 #   -v q=listed -v set="0 1 2" -v x=2 x is up and every other slot in set sees x
-#   -v q=up     -v x=2                x is up
+#   -v q=down   -v set="0 1 2"        no slot in set is up
+#   -v q=up     -v x=2                x is up: the probe reached it, or some node lists it
 #   -v since=MS
-function holds(   i, j, n, want, s) {
-    if (q == "up") return up[x]
+function holds(   i, j, n, want, s, k, pair) {
+    if (q == "up") {
+        if (up[x]) return 1
+        for (k in seen) { split(k, pair, SUBSEP); if (pair[2] == x) return 1 }
+        return 0
+    }
+    if (q == "down") {
+        for (i = 1; i <= nset; i++) if (up[members[i]]) return 0
+        return 1
+    }
     if (q == "listed") {
         if (!up[x]) return 0
         for (i = 1; i <= nset; i++) {
@@ -37,7 +47,7 @@ function apply(slot, kind, arg,   k, list, n, i) {
     }
 }
 BEGIN { nset = split(set, members, " "); checked = 0 }
-$2 == "probe" { next }
+$1 !~ /^[0-9]+$/ || $2 !~ /^[0-9]+$/ { next }   # the probe's start line, VM reports
 {
     if (!checked && $1 >= since) {
         checked = 1

@@ -1,4 +1,6 @@
 #include "agent/erlang_node.h"
+#include "common/clock.h"
+#include "common/secret.h"
 
 #include "common/fsutil.h"
 
@@ -11,21 +13,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-static void free_secret(char *s)
-{
-    if (s) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
-}
-
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int erlang_node_init(struct erlang_node *node, const char *target, int port, bool epmd,
                      const char *cookie, char *err, size_t errlen)
@@ -68,7 +55,7 @@ void erlang_node_free(struct erlang_node *node)
     erlang_node_disconnect(node);
     free(node->target);
     free(node->host);
-    free_secret(node->cookie);
+    secret_free(node->cookie);
     explicit_bzero(&node->cnode, sizeof node->cnode);
     node->target = node->host = node->cookie = NULL;
 }
@@ -129,7 +116,7 @@ int erlang_node_connect(struct erlang_node *node, unsigned timeout_ms, char *err
         else
             snprintf(err, errlen, "cannot connect to app node %s on port %d: %s", node->target,
                      node->port, why);
-        return -1;
+        return code == ETIMEDOUT ? ERLANG_NODE_SLOW : -1;
     }
     node->fd = fd;
     return 0;

@@ -24,7 +24,10 @@ int erlang_node_init(struct erlang_node *node, const char *target, int port, boo
                      const char *cookie, char *err, size_t errlen);
 void erlang_node_free(struct erlang_node *node);
 
-/* Connects (if not connected) within timeout_ms. */
+/* Connects (if not connected) within timeout_ms. Returns 0, -1 with err set, or
+ * ERLANG_NODE_SLOW when the attempt timed out: something is there but did not answer in time
+ * (a GC pause, a starved CPU), which is no reason to give the node up. */
+#define ERLANG_NODE_SLOW (-2)
 int erlang_node_connect(struct erlang_node *node, unsigned timeout_ms, char *err, size_t errlen);
 void erlang_node_disconnect(struct erlang_node *node);
 bool erlang_node_connected(const struct erlang_node *node);

@@ -3,13 +3,16 @@
 #include "agent/oauth.h"
 #include "common/node_name.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define REJECTS_REMEMBERED 256
+#define REJECTS_REMEMBERED 256       /* rejected instances logged once each, at most */
+#define REJECTS_LOGGED_PER_ANSWER 10 /* the rest of a flood goes into one summary line */
+#define REJECT_SUMMARY_EVERY_MS 60000
 
 char *eureka_app_name(const char *cluster_name)
 {
@@ -118,6 +121,19 @@ static const char *string_member(const cJSON *obj, const char *key)
     return cJSON_IsString(item) ? item->valuestring : NULL;
 }
 
+/* Whether host (a node name's host part) is the address ip_addr, compared as addresses. */
+static bool host_is_address(const char *host, const char *ip_addr)
+{
+    unsigned char a[16], b[16];
+    if (!ip_addr)
+        return false;
+    if (inet_pton(AF_INET, host, a) == 1)
+        return inet_pton(AF_INET, ip_addr, b) == 1 && memcmp(a, b, 4) == 0;
+    if (inet_pton(AF_INET6, host, a) == 1)
+        return inet_pton(AF_INET6, ip_addr, b) == 1 && memcmp(a, b, 16) == 0;
+    return false;
+}
+
 static void consider_instance(const cJSON *inst, const struct eureka_self *self,
                               const char *self_id, struct strlist *peers, eureka_reject_fn reject,
                               void *ctx, int *oom)
@@ -126,6 +142,7 @@ static void consider_instance(const cJSON *inst, const struct eureka_self *self,
         return;
     const char *id = string_member(inst, "instanceId");
     const char *status = string_member(inst, "status");
+    const char *ip_addr = string_member(inst, "ipAddr");
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(inst, "metadata");
     const char *cluster = cJSON_IsObject(meta) ? string_member(meta, EUREKA_META_CLUSTER) : NULL;
     const char *name = cJSON_IsObject(meta) ? string_member(meta, EUREKA_META_NODE_NAME) : NULL;
@@ -135,8 +152,13 @@ static void consider_instance(const cJSON *inst, const struct eureka_self *self,
         return;
     if (id && strcmp(id, self_id) == 0)
         return;
-    if (name && strcmp(name, self->node_name) == 0)
+    if (name && strcmp(name, self->node_name) == 0) {
+        if (reject)
+            reject(ctx, id, name, "another instance claims this node's own name (a stale entry "
+                                  "of an earlier container at this address, or a misconfigured "
+                                  "app); not connected");
         return;
+    }
     if (!cluster || strcmp(cluster, self->cluster_name) != 0) {
         if (reject)
             reject(ctx, id, name, "not a member of this cluster (metadata " EUREKA_META_CLUSTER
@@ -153,14 +175,44 @@ static void consider_instance(const cJSON *inst, const struct eureka_self *self,
             reject(ctx, id, name, "invalid Erlang node name (need base@ip-or-hostname)");
         return;
     }
+    /* Every instance this buildpack registers names its node base@ipAddr. A name pointing
+     * at another host would have every node of the cluster dial an address that registered
+     * nothing, so it is refused. */
+    if (!host_is_address(strchr(name, '@') + 1, ip_addr)) {
+        if (reject)
+            reject(ctx, id, name, "its node name's host is not the instance's ipAddr (a peer "
+                                  "is only dialled at the address it registered)");
+        return;
+    }
     if (strlist_add_unique(peers, name) != 0)
         *oom = 1;
+}
+
+/* cJSON ends a string at an escaped NUL ("a\u0000b" reads as "a"), so a name could look
+ * shorter, and valid, than the one the registry holds. Every \u0000 escape becomes \u0001
+ * first: such a string keeps its length and fails validation. */
+static void defuse_nul_escapes(char *text)
+{
+    for (char *p = text; *p; p++) {
+        if (*p != '\\' || p[1] == '\0')
+            continue;
+        if (p[1] == 'u' && strncmp(p + 2, "0000", 4) == 0)
+            p[5] = '1';
+        p++; /* the escaped character is never the start of another escape */
+    }
 }
 
 int eureka_parse_peers(const char *body, const struct eureka_self *self, struct strlist *peers,
                        eureka_reject_fn reject, void *ctx, char *err, size_t errlen)
 {
-    cJSON *root = cJSON_Parse(body);
+    char *text = strdup(body);
+    if (!text) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    defuse_nul_escapes(text);
+    cJSON *root = cJSON_Parse(text);
+    free(text);
     if (!cJSON_IsObject(root)) {
         snprintf(err, errlen, "registry answer is not JSON");
         cJSON_Delete(root);
@@ -217,6 +269,11 @@ struct eureka_state {
     struct eureka_self self;           /* strings owned below */
     char *owned[6];
     struct strlist rejected;           /* "<id>\n<name>\n<reason>" already logged */
+    unsigned rejects_total;            /* in the answer being parsed */
+    unsigned rejects_logged;           /* in the answer being parsed */
+    unsigned rejects_unlisted;         /* in the answer being parsed: new, but not logged */
+    bool summary_logged;
+    int64_t summary_logged_at;
 };
 
 static char *dup_or_empty(const char *s)
@@ -238,30 +295,52 @@ static char *eureka_base(const char *uri)
     return base;
 }
 
+/* Printable ASCII only (and at most outlen - 1 bytes), so a name from the network cannot
+ * forge or break log lines. */
+static void printable(const char *text, char *out, size_t outlen)
+{
+    size_t j = 0;
+    for (const char *p = text; *p && j + 1 < outlen; p++)
+        out[j++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
+    out[j] = '\0';
+}
+
+/* Logs a rejected instance the first time it is seen. A flood of them is logged only in
+ * part (the rest are remembered unlisted) and summed up by log_reject_summary. */
 static void log_reject_once(void *ctx, const char *instance_id, const char *node_name,
                             const char *reason)
 {
     struct eureka_state *st = ctx;
+    st->rejects_total++;
     char key[700];
     snprintf(key, sizeof key, "%s\n%s\n%s", instance_id ? instance_id : "",
              node_name ? node_name : "", reason);
     if (strlist_contains(&st->rejected, key))
         return;
-    if (st->rejected.len < REJECTS_REMEMBERED && strlist_add(&st->rejected, key) != 0)
+    bool remembered = st->rejected.len < REJECTS_REMEMBERED && strlist_add(&st->rejected, key) == 0;
+    if (!remembered || st->rejects_logged >= REJECTS_LOGGED_PER_ANSWER) {
+        st->rejects_unlisted++;
         return;
-    /* Names from the network are printed with %.*s and escaped by the caller's rules: keep
-     * only printable ASCII so a hostile name cannot forge log lines. */
-    char shown[128];
-    size_t j = 0;
-    for (const char *p = node_name ? node_name : "(none)"; *p && j + 1 < sizeof shown; p++)
-        shown[j++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
-    shown[j] = '\0';
-    char shown_id[128];
-    j = 0;
-    for (const char *p = instance_id ? instance_id : "(none)"; *p && j + 1 < sizeof shown_id; p++)
-        shown_id[j++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
-    shown_id[j] = '\0';
-    LOG_WARN(st->log, "ignoring registry instance %s (node %s): %s", shown_id, shown, reason);
+    }
+    st->rejects_logged++;
+    char shown[128], shown_id[128];
+    printable(node_name ? node_name : "(none)", shown, sizeof shown);
+    printable(instance_id ? instance_id : "(none)", shown_id, sizeof shown_id);
+    LOG_WARN(st->log, "ignoring registry instance %s (node %s%s): %s", shown_id, shown,
+             node_name && strlen(node_name) >= sizeof shown ? "..." : "", reason);
+}
+
+static void log_reject_summary(struct eureka_state *st, int64_t now_ms)
+{
+    if (st->rejects_unlisted == 0)
+        return;
+    if (st->summary_logged && now_ms - st->summary_logged_at < REJECT_SUMMARY_EVERY_MS)
+        return;
+    LOG_WARN(st->log, "ignoring %u registry instances with invalid or foreign entries; only the "
+                      "first %d are listed one by one (this line repeats at most once a minute)",
+             st->rejects_total, REJECTS_LOGGED_PER_ANSWER);
+    st->summary_logged = true;
+    st->summary_logged_at = now_ms;
 }
 
 /* One Eureka call with the bearer token; on 401 a new token and one retry. */
@@ -366,10 +445,17 @@ static enum registry_status eureka_discover(void *state, int64_t now_ms, struct 
     } else if (resp.status != 200) {
         describe_status("discovery", &resp, err, errlen);
         s = REGISTRY_FAILED;
-    } else if (eureka_parse_peers(resp.body, &st->self, peers, log_reject_once, st, err, errlen) !=
-               0) {
-        strlist_clear(peers);
-        s = REGISTRY_FAILED;
+    } else {
+        st->rejects_total = 0;
+        st->rejects_logged = 0;
+        st->rejects_unlisted = 0;
+        if (eureka_parse_peers(resp.body, &st->self, peers, log_reject_once, st, err, errlen) !=
+            0) {
+            strlist_clear(peers);
+            s = REGISTRY_FAILED;
+        } else {
+            log_reject_summary(st, now_ms);
+        }
     }
     http_response_free(&resp);
     return s;

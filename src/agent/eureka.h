@@ -44,7 +44,9 @@ typedef void (*eureka_reject_fn)(void *ctx, const char *instance_id, const char 
                                  const char *reason);
 
 /* Parses a GET /apps/{APP} answer: keeps UP instances of our cluster (metadata), not
- * ourselves, whose node names pass node_name_valid. `instance` may be an array or one object.
+ * ourselves, whose node names pass node_name_valid and have the instance's ipAddr as their
+ * host. Another instance claiming our node name is rejected. `instance` may be an array or
+ * one object.
  * Returns 0, or -1 with err set when the answer is not a Eureka application. */
 int eureka_parse_peers(const char *body, const struct eureka_self *self, struct strlist *peers,
                        eureka_reject_fn reject, void *ctx, char *err, size_t errlen);

@@ -1,3 +1,6 @@
+/* CURLOPT_PROTOCOLS is deprecated since libcurl 7.85 in favour of CURLOPT_PROTOCOLS_STR, which
+ * the stack's libcurl 7.81 lacks; the old option works in both. */
+#define CURL_DISABLE_DEPRECATION
 #include "agent/http.h"
 
 #include <curl/curl.h>
@@ -325,7 +328,7 @@ enum http_result http_perform(struct http_client *client, const struct http_requ
             rc = curl_easy_setopt(easy, opt, val);                                                 \
     } while (0)
     SETOPT(CURLOPT_URL, req->url);
-    SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+    SETOPT(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
     SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
     SETOPT(CURLOPT_NOSIGNAL, 1L);
     SETOPT(CURLOPT_TIMEOUT_MS, total);

@@ -1,4 +1,5 @@
 #include "agent/loop.h"
+#include "common/clock.h"
 
 #include "agent/launch_prepare.h"
 #include "agent/peers.h"
@@ -39,6 +40,7 @@ struct loop_state {
     int64_t node_up_at;
     bool registered;
     bool registry_down;
+    bool registry_down_for_discovery;   /* only discovery answers fail: lease calls work */
     unsigned registry_failures;
     int64_t registry_retry_at;
     int64_t registry_logged_at;
@@ -56,13 +58,6 @@ struct loop_state {
     char *last_status;
     bool status_error_logged;
 };
-
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t min64(int64_t a, int64_t b)
 {
@@ -106,16 +101,25 @@ static int64_t current_interval(const struct loop_state *st, int64_t now)
                                  st->cfg->poll_interval_s);
 }
 
-static void registry_ok(struct loop_state *st)
+/* A registry call worked. A working lease call does not end a run of failing discoveries
+ * (the registry is reachable but its answers are unusable): only a good discovery does, so
+ * such a failure is announced once, not again after every renewal. */
+static void registry_ok(struct loop_state *st, bool discovery)
 {
+    if (st->registry_down && st->registry_down_for_discovery && !discovery)
+        return;
     if (st->registry_down)
         LOG_INFO(st->log, "registry reachable again (after %u failed attempts)",
                  st->registry_failures);
     st->registry_down = false;
+    st->registry_down_for_discovery = false;
     st->registry_failures = 0;
 }
 
-static void registry_failed(struct loop_state *st, int64_t now, const char *what, const char *err)
+/* Counts a failed registry call, logs it (once, then at most every REPEAT_LOG_MS) and returns
+ * the backoff before the next attempt. */
+static int64_t registry_failed(struct loop_state *st, int64_t now, const char *what,
+                               const char *err, bool discovery)
 {
     st->registry_failures++;
     uint32_t random = 0;
@@ -127,13 +131,13 @@ static void registry_failed(struct loop_state *st, int64_t now, const char *what
     if (cap < 1000)
         cap = 1000;
     int64_t delay = registry_backoff_ms(st->registry_failures, cap, random);
-    st->registry_retry_at = now + delay;
     note_error(st, "%s: %s", what, err);
     if (!st->registry_down) {
         LOG_WARN(st->log, "registry unreachable: %s: %s (retrying with backoff; connected peers "
                           "stay connected)",
                  what, err);
         st->registry_down = true;
+        st->registry_down_for_discovery = discovery;
         st->registry_logged_at = now;
     } else if (now - st->registry_logged_at >= REPEAT_LOG_MS) {
         LOG_WARN(st->log, "registry still unreachable after %u attempts: %s: %s",
@@ -143,6 +147,9 @@ static void registry_failed(struct loop_state *st, int64_t now, const char *what
         LOG_DEBUG(st->log, "%s failed (attempt %u, next in %lld ms): %s", what,
                   st->registry_failures, (long long)delay, err);
     }
+    if (!discovery)
+        st->registry_down_for_discovery = false;
+    return delay;
 }
 
 /* Register, renew and discover as their timers say. Returns false when a signal arrived. */
@@ -157,10 +164,10 @@ static bool registry_step(struct loop_state *st, int64_t now)
         if (s == REGISTRY_INTERRUPTED)
             return false;
         if (s != REGISTRY_OK) {
-            registry_failed(st, now, "registration", err);
+            st->registry_retry_at = now + registry_failed(st, now, "registration", err, false);
             return true;
         }
-        registry_ok(st);
+        registry_ok(st, false);
         st->registered = true;
         st->registered_at = time(NULL);
         st->renew_at = now + (int64_t)st->cfg->heartbeat_interval_s * 1000;
@@ -172,7 +179,7 @@ static bool registry_step(struct loop_state *st, int64_t now)
         if (s == REGISTRY_INTERRUPTED)
             return false;
         if (s == REGISTRY_NOT_REGISTERED) {
-            registry_ok(st);
+            registry_ok(st, false);
             LOG_WARN(st->log, "the registry no longer knows this instance (renewal answered "
                               "404); registering again");
             note_error(st, "%s", err);
@@ -181,10 +188,10 @@ static bool registry_step(struct loop_state *st, int64_t now)
             return registry_step(st, monotonic_ms());
         }
         if (s != REGISTRY_OK) {
-            registry_failed(st, now, "lease renewal", err);
+            st->registry_retry_at = now + registry_failed(st, now, "lease renewal", err, false);
             return true;
         }
-        registry_ok(st);
+        registry_ok(st, false);
         st->renew_at = now + (int64_t)st->cfg->heartbeat_interval_s * 1000;
         LOG_DEBUG(st->log, "lease renewed");
     }
@@ -198,13 +205,13 @@ static bool registry_step(struct loop_state *st, int64_t now)
         return false;
     }
     if (s != REGISTRY_OK) {
-        /* Keep the peers we knew: a failing registry never disconnects anyone. */
+        /* Keep the peers we knew: a failing registry never disconnects anyone. Only the
+         * next discovery waits out the backoff; lease renewals stay on their own timer. */
         strlist_clear(&found);
-        registry_failed(st, now, "discovery", err);
-        st->discover_at = now;
+        st->discover_at = now + registry_failed(st, now, "discovery", err, true);
         return true;
     }
-    registry_ok(st);
+    registry_ok(st, true);
     st->last_discovery_at = time(NULL);
     for (size_t i = 0; i < found.len; i++) {
         bool known = false;
@@ -231,7 +238,13 @@ static int check_peers(struct loop_state *st, int64_t now)
         strlist_clear(&nodes);
         LOG_DEBUG(st->log, "%s; reconnecting", err);
         char cerr[512];
-        if (erlang_node_connect(st->node, NODE_CONNECT_TIMEOUT_MS, cerr, sizeof cerr) != 0) {
+        int rc = erlang_node_connect(st->node, NODE_CONNECT_TIMEOUT_MS, cerr, sizeof cerr);
+        if (rc == ERLANG_NODE_SLOW) {
+            note_error(st, "%s", cerr);
+            st->check_at = now + FAST_POLL_MS;
+            return 0;
+        }
+        if (rc != 0) {
             note_error(st, "%s", cerr);
             LOG_INFO(st->log, "app node %s is gone (%s)", st->cfg->node_name, cerr);
             return -1;
@@ -406,7 +419,9 @@ int agent_loop_run(const struct loop_settings *cfg, struct registry_backend *reg
         if (st.node_up) {
             signalled = !registry_step(&st, monotonic_ms());
             now = monotonic_ms();
-            if (!signalled && now >= st.check_at && check_peers(&st, now) != 0) {
+            /* A peer whose backoff has run out is due too; the wait below counts on it. */
+            bool peer_due = peer_set_next_attempt(&st.peers) <= now;
+            if (!signalled && (now >= st.check_at || peer_due) && check_peers(&st, now) != 0) {
                 stop(&st, monotonic_ms(), "app node gone");
                 break;
             }
@@ -454,10 +469,12 @@ int agent_loop_run(const struct loop_settings *cfg, struct registry_backend *reg
                 int64_t lost_at = monotonic_ms();
                 char cerr[512];
                 /* One immediate reconnect tells a dropped connection from a dead node. */
-                if (!st.node_up ||
-                    erlang_node_connect(node, NODE_CONNECT_TIMEOUT_MS / 2, cerr, sizeof cerr) != 0) {
+                int rc = st.node_up ? erlang_node_connect(node, NODE_CONNECT_TIMEOUT_MS / 2, cerr,
+                                                          sizeof cerr)
+                                    : -1;
+                if (rc != 0) {
                     note_error(&st, "%s", err);
-                    if (st.node_up) {
+                    if (st.node_up && rc != ERLANG_NODE_SLOW) {
                         LOG_INFO(log, "app node %s is gone (%s)", cfg->node_name, err);
                         stop(&st, lost_at, "app node gone");
                         break;

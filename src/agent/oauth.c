@@ -1,4 +1,5 @@
 #include "agent/oauth.h"
+#include "common/secret.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -15,14 +16,6 @@ struct oauth {
     char *token;
     int64_t refresh_at_ms;
 };
-
-static void free_secret(char *s)
-{
-    if (s) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
-}
 
 struct oauth *oauth_new(struct http_client *http, const char *token_uri, const char *client_id,
                         const char *client_secret)
@@ -47,14 +40,14 @@ void oauth_free(struct oauth *oauth)
         return;
     free(oauth->token_uri);
     free(oauth->client_id);
-    free_secret(oauth->client_secret);
-    free_secret(oauth->token);
+    secret_free(oauth->client_secret);
+    secret_free(oauth->token);
     free(oauth);
 }
 
 void oauth_invalidate(struct oauth *oauth)
 {
-    free_secret(oauth->token);
+    secret_free(oauth->token);
     oauth->token = NULL;
 }
 

@@ -1,4 +1,5 @@
 #include "agent/registry_dns.h"
+#include "common/clock.h"
 
 #include "common/node_name.h"
 
@@ -193,14 +194,6 @@ enum registry_status dns_peers_from_lookups(const struct dns_lookup *lookups, si
 
 /* --- The network side: c-ares driven by poll() under one deadline. --- */
 
-static int64_t monotonic_now_ms(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        return 0; /* cannot fail with CLOCK_MONOTONIC on Linux */
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
     (void)timeouts;
@@ -249,7 +242,7 @@ static enum wait_outcome run_queries(ares_channel channel, const struct dns_look
             pending |= lookups[i].status == LOOKUP_PENDING;
         if (!pending)
             return WAIT_DONE;
-        int64_t left = deadline - monotonic_now_ms();
+        int64_t left = deadline - monotonic_ms();
         if (left <= 0) {
             ares_cancel(channel);
             return WAIT_DEADLINE;
@@ -327,7 +320,7 @@ static enum registry_status dns_discover(void *state, int64_t now_ms, struct str
 {
     (void)now_ms; /* the deadline uses our own clock reading, taken right here */
     struct dns_state *st = state;
-    int64_t start = monotonic_now_ms();
+    int64_t start = monotonic_ms();
     int64_t deadline = start + st->budget_ms;
     ares_channel channel;
     if (open_channel(st, &channel, err, errlen) != 0)
@@ -359,7 +352,7 @@ static enum registry_status dns_discover(void *state, int64_t now_ms, struct str
         } else {
             size_t n = strlen(err);
             snprintf(err + n, errlen - n, " (after %lld ms; servers: %s)",
-                     (long long)(monotonic_now_ms() - start),
+                     (long long)(monotonic_ms() - start),
                      st->servers ? st->servers : "/etc/resolv.conf");
             st->seen = SEEN_FAILURE;
         }

@@ -1,4 +1,5 @@
 #include "common/config.h"
+#include "common/secret.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -824,14 +825,6 @@ int config_resolve(const struct config_inputs *in, struct config *cfg, char *err
     return 0;
 }
 
-static void free_secret(char *secret)
-{
-    if (secret != NULL) {
-        explicit_bzero(secret, strlen(secret));
-        free(secret);
-    }
-}
-
 void config_free(struct config *cfg)
 {
     free(cfg->discovery_reason);
@@ -842,7 +835,7 @@ void config_free(struct config *cfg)
     free(cfg->dns_servers);
     free(cfg->peers);
     free(cfg->process_types);
-    free_secret(cfg->cookie);
+    secret_free(cfg->cookie);
     free(cfg->cookie_service);
     free(cfg->buildpack_name);
     free(cfg->buildpack_version);
@@ -858,7 +851,7 @@ void config_free(struct config *cfg)
     free(cfg->registry.binding_name);
     free(cfg->registry.uri);
     free(cfg->registry.client_id);
-    free_secret(cfg->registry.client_secret);
+    secret_free(cfg->registry.client_secret);
     free(cfg->registry.access_token_uri);
     for (int f = 0; f < FIELD_COUNT; f++) {
         free(cfg->env_values[f]);

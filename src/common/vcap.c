@@ -1,4 +1,5 @@
 #include "common/vcap.h"
+#include "common/secret.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -187,7 +188,7 @@ static void registry_free(struct vcap_registry *reg)
     free(reg->binding.binding_name);
     free(reg->binding.uri);
     free(reg->binding.client_id);
-    free(reg->binding.client_secret);
+    secret_free(reg->binding.client_secret);
     free(reg->binding.access_token_uri);
     free(reg->name);
     free(reg->instance_name);

@@ -355,9 +355,12 @@ e2e_wait_full_mesh() {
 #                                        N... (running or not), nothing else
 #   e2e_dns_answer N NAME                the A records of NAME as instance N resolves it
 #   e2e_agent_status N                   instance N's heartbeat agent status.json
+#   e2e_agent_status_matches N FILTER    that status satisfies the jq FILTER
 #   e2e_agent_log N                      the path of instance N's log (app and agent output)
 #   e2e_peer_dials N NODE                connection attempts instance N's agent made to NODE
 #                                        since it was last connected (from its status)
+#   e2e_instance_age N                   seconds since instance N's current run was launched
+#   e2e_backoff_dial_limit SECONDS       the most dials of a dead peer backoff allows in SECONDS
 
 # e2e_vcap_application ROUTE [INDEX GUID]: the VCAP_APPLICATION the platform gives app
 # $E2E_APP_NAME after `cf map-route APP apps.internal --hostname H` when that is its only
@@ -426,11 +429,15 @@ _e2e_dns_server_listening() {
 # e2e_start_dns_server: start dnsmasq inside the switch namespace on $FOUNDATION_SWITCH_IP:53
 # (no upstream, no /etc/hosts; records only from $E2E_DIR/dns/hosts, which e2e_dns_publish
 # rewrites) and make every instance resolve through it, as the platform's DNS is each
-# container's resolver. Does nothing when it is already running.
+# container's resolver. When it is already running it is only resumed (it may have been
+# stopped with SIGSTOP by a test that failed half way).
 e2e_start_dns_server() {
     mkdir -p "$E2E_DIR/dns"
     [[ -f $E2E_DIR/dns/hosts ]] || : >"$E2E_DIR/dns/hosts"
-    _e2e_dns_server_running && return 0
+    if _e2e_dns_server_running; then
+        kill -CONT "$(e2e_dns_server_pid)"
+        return 0
+    fi
     local pid
     pid=$(foundation_spawn switch "$E2E_DIR/dns/dnsmasq.log" dnsmasq --keep-in-foreground \
         --no-resolv --no-hosts --addn-hosts="$E2E_DIR/dns/hosts" \
@@ -490,6 +497,11 @@ e2e_agent_status() {
     cat "$root/tmp/erlang-cluster/status.json"
 }
 
+# e2e_agent_status_matches N FILTER: instance N's agent status satisfies the jq FILTER.
+e2e_agent_status_matches() {
+    e2e_agent_status "$1" | jq -e "$2" >/dev/null
+}
+
 # e2e_agent_log N: the log of instance N's current run (the app's and its heartbeat agent's
 # output, as the platform collects it).
 e2e_agent_log() {
@@ -503,4 +515,19 @@ e2e_agent_log() {
 e2e_peer_dials() {
     e2e_agent_status "$1" |
         jq -er --arg node "$2" '[.peers[] | select(.name == $node) | .failed_attempts] | add // 0'
+}
+
+# e2e_instance_age N: seconds since instance N's current run was launched.
+e2e_instance_age() {
+    local pid
+    pid=$(cat "$E2E_DIR/instances/$1.pid") || return 1
+    ps -o etimes= -p "$pid" | tr -d ' '
+}
+
+# e2e_backoff_dial_limit SECONDS: the most dials of one unreachable peer that per-peer
+# exponential backoff (1 s, doubling) allows in SECONDS: attempts at 0, 1, 3, 7, 15, ... s,
+# so 1 + log2(SECONDS + 1), plus 2 for looks that fall either side of a boundary. Dialling at
+# every look (once a second) would be about SECONDS.
+e2e_backoff_dial_limit() {
+    awk -v s="$1" 'BEGIN { print int(log(s + 1) / log(2)) + 3 }'
 }

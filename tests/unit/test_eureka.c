@@ -41,14 +41,16 @@ static void record_reject(void *ctx, const char *id, const char *name, const cha
     snprintf(r->last_name, sizeof r->last_name, "%s", name ? name : "(null)");
 }
 
-/* An instance as a server writes it. */
-static char *instance_json(const char *id, const char *status, const char *cluster,
-                           const char *node)
+/* An instance as a server writes it, at address ip (NULL: no ipAddr). */
+static char *instance_json_at(const char *id, const char *status, const char *cluster,
+                              const char *node, const char *ip)
 {
     cJSON *inst = cJSON_CreateObject();
     cJSON_AddStringToObject(inst, "instanceId", id);
     cJSON_AddStringToObject(inst, "app", "CHAT");
     cJSON_AddStringToObject(inst, "status", status);
+    if (ip)
+        cJSON_AddStringToObject(inst, "ipAddr", ip);
     cJSON *meta = cJSON_AddObjectToObject(inst, "metadata");
     if (cluster)
         cJSON_AddStringToObject(meta, EUREKA_META_CLUSTER, cluster);
@@ -60,6 +62,14 @@ static char *instance_json(const char *id, const char *status, const char *clust
     char *text = cJSON_PrintUnformatted(inst);
     cJSON_Delete(inst);
     return text;
+}
+
+/* An instance whose ipAddr is its node name's host part, as this buildpack registers them. */
+static char *instance_json(const char *id, const char *status, const char *cluster,
+                           const char *node)
+{
+    const char *at = node ? strchr(node, '@') : NULL;
+    return instance_json_at(id, status, cluster, node, at ? at + 1 : "10.0.0.99");
 }
 
 static char *application(const char *instances)
@@ -183,14 +193,11 @@ static void parse_skips_down_starting_and_out_of_service_instances(void **state)
     }
 }
 
-static void parse_leaves_out_itself_by_instance_id_and_by_node_name(void **state)
+static void parse_leaves_out_itself_quietly_by_instance_id(void **state)
 {
     (void)state;
-    char *by_id = instance_json("10.0.0.1:aaaa-1111", "UP", "chat", "chat@10.0.0.9");
-    char *by_name = instance_json("10.0.0.1:old-guid", "UP", "chat", "chat@10.0.0.1");
-    char list[4096];
-    snprintf(list, sizeof list, "[%s,%s]", by_id, by_name);
-    char *body = application(list);
+    char *by_id = instance_json("10.0.0.1:aaaa-1111", "UP", "chat", "chat@10.0.0.1");
+    char *body = application(by_id);
     struct strlist peers = {0};
     struct rejections rej = {0};
     char err[256];
@@ -199,7 +206,90 @@ static void parse_leaves_out_itself_by_instance_id_and_by_node_name(void **state
     assert_int_equal(rej.count, 0);
     free(body);
     free(by_id);
-    free(by_name);
+}
+
+static void parse_reports_another_instance_claiming_our_node_name(void **state)
+{
+    (void)state;
+    /* A stale entry of an earlier container at our address, and one elsewhere. */
+    char *stale = instance_json("10.0.0.1:old-guid", "UP", "chat", "chat@10.0.0.1");
+    char *elsewhere = instance_json_at("10.0.0.7:g7", "UP", "chat", "chat@10.0.0.1", "10.0.0.7");
+    char list[4096];
+    snprintf(list, sizeof list, "[%s,%s]", stale, elsewhere);
+    char *body = application(list);
+    struct strlist peers = {0};
+    struct rejections rej = {0};
+    char err[256];
+    assert_int_equal(eureka_parse_peers(body, &SELF, &peers, record_reject, &rej, err, sizeof err), 0);
+    assert_int_equal(peers.len, 0);
+    assert_int_equal(rej.count, 2);
+    assert_non_null(strstr(rej.last_reason, "own name"));
+    free(body);
+    free(stale);
+    free(elsewhere);
+}
+
+static void parse_rejects_a_node_whose_host_is_not_the_instance_address(void **state)
+{
+    (void)state;
+    struct {
+        const char *node, *ip;
+    } cases[] = {
+        {"chat@10.0.0.7", "10.0.0.2"},   /* another host */
+        {"chat@10.0.0.2", NULL},         /* no ipAddr */
+        {"chat@10.0.0.2", "not-an-ip"},
+        {"chat@peer.example", "10.0.0.2"},
+        {"chat@fd00::7", "fd00::2"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *a = instance_json_at("10.0.0.2:g2", "UP", "chat", cases[i].node, cases[i].ip);
+        char *body = application(a);
+        struct strlist peers = {0};
+        struct rejections rej = {0};
+        char err[256];
+        assert_int_equal(eureka_parse_peers(body, &SELF, &peers, record_reject, &rej, err, sizeof err), 0);
+        if (peers.len != 0)
+            fail_msg("case %zu passed: %s", i, peers.items[0]);
+        assert_int_equal(rej.count, 1);
+        assert_non_null(strstr(rej.last_reason, "ipAddr"));
+        free(body);
+        free(a);
+    }
+}
+
+static void parse_compares_the_host_and_ipaddr_as_addresses(void **state)
+{
+    (void)state;
+    char *a = instance_json_at("g6", "UP", "chat", "chat@fd00::6", "fd00:0:0:0:0:0:0:6");
+    char *body = application(a);
+    struct strlist peers = {0};
+    char err[256];
+    assert_int_equal(eureka_parse_peers(body, &SELF, &peers, NULL, NULL, err, sizeof err), 0);
+    assert_int_equal(peers.len, 1);
+    assert_string_equal(peers.items[0], "chat@fd00::6");
+    strlist_clear(&peers);
+    free(body);
+    free(a);
+}
+
+static void parse_rejects_a_name_hiding_an_escaped_nul(void **state)
+{
+    (void)state;
+    /* cJSON would read "chat@10.0.0.2\u0000evil" as the valid "chat@10.0.0.2"; an escaped
+     * backslash before u0000 is no NUL and must stay as it is. */
+    const char *body =
+        "{\"application\":{\"name\":\"CHAT\",\"instance\":["
+        "{\"instanceId\":\"g2\",\"status\":\"UP\",\"ipAddr\":\"10.0.0.2\",\"metadata\":{"
+        "\"" EUREKA_META_CLUSTER "\":\"chat\",\"" EUREKA_META_NODE_NAME "\":\"chat@10.0.0.2\\u0000evil\"}},"
+        "{\"instanceId\":\"g3\",\"status\":\"UP\",\"ipAddr\":\"10.0.0.3\",\"metadata\":{"
+        "\"" EUREKA_META_CLUSTER "\":\"chat\",\"" EUREKA_META_NODE_NAME "\":\"chat\\\\u0000@10.0.0.3\"}}]}}";
+    struct strlist peers = {0};
+    struct rejections rej = {0};
+    char err[256];
+    assert_int_equal(eureka_parse_peers(body, &SELF, &peers, record_reject, &rej, err, sizeof err), 0);
+    assert_int_equal(peers.len, 0);
+    assert_int_equal(rej.count, 2);
+    assert_string_equal(rej.last_name, "chat\\u0000@10.0.0.3");
 }
 
 static void parse_rejects_other_clusters_and_missing_metadata(void **state)
@@ -315,7 +405,11 @@ int main(void)
         cmocka_unit_test(parse_keeps_up_peers_of_the_cluster_from_an_array),
         cmocka_unit_test(parse_accepts_a_single_object_instance),
         cmocka_unit_test(parse_skips_down_starting_and_out_of_service_instances),
-        cmocka_unit_test(parse_leaves_out_itself_by_instance_id_and_by_node_name),
+        cmocka_unit_test(parse_leaves_out_itself_quietly_by_instance_id),
+        cmocka_unit_test(parse_reports_another_instance_claiming_our_node_name),
+        cmocka_unit_test(parse_rejects_a_node_whose_host_is_not_the_instance_address),
+        cmocka_unit_test(parse_compares_the_host_and_ipaddr_as_addresses),
+        cmocka_unit_test(parse_rejects_a_name_hiding_an_escaped_nul),
         cmocka_unit_test(parse_rejects_other_clusters_and_missing_metadata),
         cmocka_unit_test(parse_never_passes_hostile_node_names),
         cmocka_unit_test(parse_merges_duplicate_names),

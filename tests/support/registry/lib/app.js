@@ -8,6 +8,7 @@ const { TokenStore } = require('./tokens');
 const render = require('./render');
 
 const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_ADMIN_BODY_BYTES = 64 * 1024 * 1024; // POST /_double/register with thousands of instances
 const MAX_LOG_ENTRIES = 10000;
 const DELTA_PRUNE_MS = 30 * 1000;
 // Fault modes, for Eureka calls (`fault`, limited to `faultMethods` when set) and the token
@@ -130,13 +131,13 @@ function acceptsGzip(req) {
   });
 }
 
-function readBody(req) {
+function readBody(req, maxBytes = MAX_BODY_BYTES) {
   return new Promise((resolve, reject) => {
     const chunks = [];
     let size = 0;
     req.on('data', (chunk) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
+      if (size > maxBytes) {
         reject(new Error('request body too large'));
         req.destroy();
         return;
@@ -492,7 +493,7 @@ class RegistryDouble {
     const route = `${req.method} ${url.pathname.replace(/\/+$/, '')}`;
     let body = {};
     try {
-      const text = await readBody(req);
+      const text = await readBody(req, MAX_ADMIN_BODY_BYTES);
       if (text.trim() !== '') body = JSON.parse(text);
     } catch (err) {
       return this.sendJson(res, 400, { error: `admin body must be JSON: ${err.message}` });
@@ -513,6 +514,9 @@ class RegistryDouble {
           throw err;
         }
         return this.sendJson(res, 200, { config: publicConfig(this.config) });
+      case 'GET /_double/tokens':
+        // The issued access tokens themselves, so tests can check that none leaks.
+        return this.sendJson(res, 200, { tokens: this.tokens.allTokens() });
       case 'POST /_double/expire-tokens':
         this.tokens.expireAll();
         return this.sendJson(res, 200, { expired: true });

@@ -88,6 +88,10 @@ class TokenStore {
     for (const entry of this.tokens.values()) entry.expiresAt = Math.min(entry.expiresAt, now);
   }
 
+  allTokens() {
+    return [...this.tokens.keys()];
+  }
+
   activeCount() {
     const now = this.clock.now();
     let n = 0;
