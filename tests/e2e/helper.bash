@@ -342,8 +342,6 @@ e2e_wait_full_mesh() {
 
 # --- Apps with an internal route, the DNS server, the agent's own view ---
 #
-#   e2e_vcap_application ROUTE [INDEX GUID]   VCAP_APPLICATION of $E2E_APP_NAME whose only
-#                                        route is ROUTE (staging's form, or instance INDEX's)
 #   e2e_stage_routed_app ROUTE [opts]    e2e_stage_sample_app with that VCAP_APPLICATION
 #   e2e_start_routed_instance N [opts]   e2e_start_instance with the same route
 #   e2e_ensure_routed_instances N...     start those not running, with the route
@@ -362,47 +360,25 @@ e2e_wait_full_mesh() {
 #   e2e_instance_age N                   seconds since instance N's current run was launched
 #   e2e_backoff_dial_limit SECONDS       the most dials of a dead peer backoff allows in SECONDS
 
-# e2e_vcap_application ROUTE [INDEX GUID]: the VCAP_APPLICATION the platform gives app
-# $E2E_APP_NAME after `cf map-route APP apps.internal --hostname H` when that is its only
-# route: staging's form without INDEX and GUID, instance INDEX's form with them. The other
-# fields are the ones cf-stage and cf-launch write; they pass this value on through --env,
-# which comes after (and so replaces) their own, whose only route is APP.example.com.
-e2e_vcap_application() {
-    local route=$1 index=${2:-} guid=${3:-} app=$E2E_APP_NAME app_id
-    app_id=$(printf '%s' "$app" | sha1sum | cut -c1-8)-0000-4000-8000-000000000001
-    jq -cn --arg name "$app" --arg id "$app_id" --arg route "$route" --arg index "$index" \
-        --arg guid "$guid" --argjson port "$E2E_HTTP_PORT" '{
-        application_id: $id, application_name: $name, application_uris: [$route],
-        name: $name, uris: [$route], application_version: "1", version: "1",
-        space_id: "space-guid", space_name: "dev", organization_id: "org-guid",
-        organization_name: "org", process_id: $id, process_type: "web",
-        limits: {mem: 1024, disk: 1024, fds: 16384}, cf_api: "https://api.example.com"}
-        + if $index == "" then {} else
-            {instance_id: $guid, instance_index: ($index | tonumber), host: "0.0.0.0",
-             port: $port} end'
-}
-
 # e2e_stage_routed_app ROUTE [cf-stage options]: stage the sample app (e2e_stage_sample_app)
 # with ROUTE as its only route; later e2e_start_routed_instance calls use the same route.
 e2e_stage_routed_app() {
     local route=$1
     shift
     printf '%s\n' "$route" >"$E2E_DIR/route"
-    e2e_stage_sample_app --env "VCAP_APPLICATION=$(e2e_vcap_application "$route")" "$@"
+    e2e_stage_sample_app --route "$route" "$@"
 }
 
 # e2e_start_routed_instance N [cf-launch options]: e2e_start_instance N for an app staged
 # with e2e_stage_routed_app, its VCAP_APPLICATION carrying the same route.
 e2e_start_routed_instance() {
-    local n=$1 route guid
+    local n=$1 route
     shift
     route=$(cat "$E2E_DIR/route") || {
         e2e_fail "no route recorded: call e2e_stage_routed_app first"
         return 1
     }
-    guid=$(cat /proc/sys/kernel/random/uuid)
-    e2e_start_instance "$n" --guid "$guid" \
-        --env "VCAP_APPLICATION=$(e2e_vcap_application "$route" "$n" "$guid")" "$@"
+    e2e_start_instance "$n" --route "$route" "$@"
 }
 
 # e2e_ensure_routed_instances N...: e2e_ensure_instances for a routed app.
