@@ -54,3 +54,19 @@ bench_require_built() {
         [[ -x $f ]] || bench_die "missing $f: run 'make' first"
     done
 }
+
+# bench_meta NAME start|end: records when a benchmark ran and the machine's load then, in
+# $BENCH_RESULTS/NAME.meta (read by bench/report).
+bench_meta() {
+    local file=$BENCH_RESULTS/$1.meta
+    if [[ $2 == start ]]; then
+        : >"$file.tmp"
+        printf 'quick\t%s\n' "$BENCH_QUICK" >>"$file.tmp"
+        printf 'started\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$file.tmp"
+        printf 'load_start\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$file.tmp"
+    else
+        printf 'ended\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$file.tmp"
+        printf 'load_end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$file.tmp"
+        mv "$file.tmp" "$file"
+    fi
+}

@@ -1,5 +1,6 @@
 #include "agent/eureka.h"
 
+#include "agent/nameset.h"
 #include "agent/oauth.h"
 #include "common/node_name.h"
 
@@ -135,8 +136,8 @@ static bool host_is_address(const char *host, const char *ip_addr)
 }
 
 static void consider_instance(const cJSON *inst, const struct eureka_self *self,
-                              const char *self_id, struct strlist *peers, eureka_reject_fn reject,
-                              void *ctx, int *oom)
+                              const char *self_id, struct strlist *peers, struct nameset *listed,
+                              eureka_reject_fn reject, void *ctx, int *oom)
 {
     if (!cJSON_IsObject(inst))
         return;
@@ -184,7 +185,10 @@ static void consider_instance(const cJSON *inst, const struct eureka_self *self,
                                   "is only dialled at the address it registered)");
         return;
     }
-    if (strlist_add_unique(peers, name) != 0)
+    if (nameset_find(listed, name, NULL))
+        return;
+    if (strlist_add(peers, name) != 0 ||
+        nameset_add(listed, peers->items[peers->len - 1], peers->len - 1) < 0)
         *oom = 1;
 }
 
@@ -205,14 +209,21 @@ static void defuse_nul_escapes(char *text)
 int eureka_parse_peers(const char *body, const struct eureka_self *self, struct strlist *peers,
                        eureka_reject_fn reject, void *ctx, char *err, size_t errlen)
 {
-    char *text = strdup(body);
-    if (!text) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
+    /* Only an answer with a \u0000 escape needs the defused copy (most never have one, and
+     * a copy of a large answer would double the memory a discovery needs). */
+    cJSON *root;
+    if (strstr(body, "\\u0000")) {
+        char *text = strdup(body);
+        if (!text) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        defuse_nul_escapes(text);
+        root = cJSON_Parse(text);
+        free(text);
+    } else {
+        root = cJSON_Parse(body);
     }
-    defuse_nul_escapes(text);
-    cJSON *root = cJSON_Parse(text);
-    free(text);
     if (!cJSON_IsObject(root)) {
         snprintf(err, errlen, "registry answer is not JSON");
         cJSON_Delete(root);
@@ -233,20 +244,27 @@ int eureka_parse_peers(const char *body, const struct eureka_self *self, struct 
         cJSON_Delete(root);
         return -1;
     }
-    int oom = 0;
     const cJSON *instances = cJSON_GetObjectItemCaseSensitive(app, "instance");
-    if (cJSON_IsArray(instances)) {
+    /* The names taken so far: a name listed twice is kept once, without a scan per name. */
+    size_t expected = peers->len + (cJSON_IsArray(instances) ? (size_t)cJSON_GetArraySize(instances) : 1);
+    struct nameset listed;
+    int oom = nameset_init(&listed, expected) != 0;
+    for (size_t i = 0; i < peers->len && !oom; i++)
+        oom = nameset_add(&listed, peers->items[i], i) < 0;
+    if (!oom && cJSON_IsArray(instances)) {
         const cJSON *inst;
         cJSON_ArrayForEach(inst, instances)
-            consider_instance(inst, self, self_id, peers, reject, ctx, &oom);
-    } else if (cJSON_IsObject(instances)) {
-        consider_instance(instances, self, self_id, peers, reject, ctx, &oom);
-    } else if (instances && !cJSON_IsNull(instances)) {
+            consider_instance(inst, self, self_id, peers, &listed, reject, ctx, &oom);
+    } else if (!oom && cJSON_IsObject(instances)) {
+        consider_instance(instances, self, self_id, peers, &listed, reject, ctx, &oom);
+    } else if (!oom && instances && !cJSON_IsNull(instances)) {
         snprintf(err, errlen, "registry answer has an \"instance\" that is neither list nor object");
+        nameset_free(&listed);
         free(self_id);
         cJSON_Delete(root);
         return -1;
     }
+    nameset_free(&listed);
     free(self_id);
     cJSON_Delete(root);
     if (oom) {

@@ -1,5 +1,7 @@
 #include "agent/peers.h"
 
+#include "agent/nameset.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,12 +27,17 @@ void peer_changes_clear(struct peer_changes *changes)
     strlist_clear(&changes->lost);
 }
 
-static struct peer *find_peer(struct peer_set *set, const char *name)
+/* An index of the peers' names -> positions in set->items, with room for `extra` more. */
+static int index_peers(const struct peer_set *set, size_t extra, struct nameset *index)
 {
+    if (nameset_init(index, set->len + extra) != 0)
+        return -1;
     for (size_t i = 0; i < set->len; i++)
-        if (strcmp(set->items[i].name, name) == 0)
-            return &set->items[i];
-    return NULL;
+        if (nameset_add(index, set->items[i].name, i) < 0) {
+            nameset_free(index);
+            return -1;
+        }
+    return 0;
 }
 
 static struct peer *add_peer(struct peer_set *set, const char *name)
@@ -66,18 +73,27 @@ static void forget_unneeded(struct peer_set *set)
 
 int peer_set_update_wanted(struct peer_set *set, const struct strlist *wanted, int64_t now_ms)
 {
+    struct nameset index;
+    if (index_peers(set, wanted->len, &index) != 0)
+        return -1;
     for (size_t i = 0; i < set->len; i++)
         set->items[i].wanted = false;
     for (size_t i = 0; i < wanted->len; i++) {
-        struct peer *p = find_peer(set, wanted->items[i]);
-        if (!p) {
+        size_t at;
+        struct peer *p;
+        if (nameset_find(&index, wanted->items[i], &at)) {
+            p = &set->items[at];
+        } else {
             p = add_peer(set, wanted->items[i]);
-            if (!p)
+            if (!p || nameset_add(&index, p->name, set->len - 1) < 0) {
+                nameset_free(&index);
                 return -1;
+            }
             p->next_attempt_ms = now_ms;
         }
         p->wanted = true;
     }
+    nameset_free(&index);
     forget_unneeded(set);
     return 0;
 }
@@ -85,29 +101,51 @@ int peer_set_update_wanted(struct peer_set *set, const struct strlist *wanted, i
 int peer_set_update_connected(struct peer_set *set, const struct strlist *nodes, int64_t now_ms,
                               struct peer_changes *changes)
 {
-    for (size_t i = 0; i < set->len; i++) {
+    struct nameset listed, known;
+    if (nameset_init(&listed, nodes->len) != 0)
+        return -1;
+    if (index_peers(set, nodes->len, &known) != 0) {
+        nameset_free(&listed);
+        return -1;
+    }
+    int status = 0;
+    for (size_t i = 0; i < nodes->len && status == 0; i++)
+        if (nameset_add(&listed, nodes->items[i], i) < 0)
+            status = -1;
+    for (size_t i = 0; i < set->len && status == 0; i++) {
         struct peer *p = &set->items[i];
-        bool now_connected = strlist_contains(nodes, p->name);
+        bool now_connected = nameset_find(&listed, p->name, NULL);
         if (now_connected && !p->connected) {
-            if (strlist_add(&changes->joined, p->name) != 0)
-                return -1;
+            if (strlist_add(&changes->joined, p->name) != 0) {
+                status = -1;
+                break;
+            }
             p->failures = 0;
         } else if (!now_connected && p->connected) {
-            if (strlist_add(&changes->lost, p->name) != 0)
-                return -1;
+            if (strlist_add(&changes->lost, p->name) != 0) {
+                status = -1;
+                break;
+            }
             p->failures = 0;
             p->next_attempt_ms = now_ms;
         }
         p->connected = now_connected;
     }
-    for (size_t i = 0; i < nodes->len; i++) {
-        if (find_peer(set, nodes->items[i]))
+    for (size_t i = 0; i < nodes->len && status == 0; i++) {
+        if (nameset_find(&known, nodes->items[i], NULL))
             continue;
         struct peer *p = add_peer(set, nodes->items[i]);
-        if (!p || strlist_add(&changes->joined, nodes->items[i]) != 0)
-            return -1;
+        if (!p || nameset_add(&known, p->name, set->len - 1) < 0 ||
+            strlist_add(&changes->joined, nodes->items[i]) != 0) {
+            status = -1;
+            break;
+        }
         p->connected = true;
     }
+    nameset_free(&listed);
+    nameset_free(&known);
+    if (status != 0)
+        return status;
     forget_unneeded(set);
     return 0;
 }

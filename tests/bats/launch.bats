@@ -29,7 +29,7 @@ ssh_run() {
         "$@" --ssh "$cmd"
 }
 
-# Runs the wrapper the way the launcher does, but in a hostile shell (set -eu, IFS=:) and
+# Runs the wrapper the way the launcher does, but in a hostile shell (set -eu, pipefail, IFS=:) and
 # without starting anything: prints "shell survived" and the exported env afterwards. Output
 # goes through a file: the agent the wrapper starts keeps running (in the test's namespace,
 # ended by teardown) and must not hold a pipe open.
@@ -40,7 +40,7 @@ source_wrapper_in_hostile_shell() {
     # shellcheck disable=SC2016
     in_ns env -i PATH=/usr/bin:/bin HOME="$root/app" TMPDIR="$root/tmp" DEPS_DIR="$root/deps" \
         CF_INSTANCE_INTERNAL_IP=127.0.0.30 CF_INSTANCE_INDEX=0 PORT=8080 "$@" \
-        bash -c 'set -eu; IFS=:; cd "$1"
+        bash -c 'set -euo pipefail; IFS=:; cd "$1"
             for f in ../profile.d/* .profile.d/*; do
                 if [ -f "$f" ]; then . "$f"; fi
             done

@@ -209,7 +209,7 @@ tls_case() {
   wait_until 10 log_has "$n" "registry reachable again"
   [ "$(requests_since 0 | jq -rs 'map(.listener) | unique | join(",")')" = https ]
   refute grep -qF -- "$CLIENT_SECRET" "$log"
-  REGISTRY_ADMIN=$MAIN_REGISTRY_ADMIN
+  export REGISTRY_ADMIN=$MAIN_REGISTRY_ADMIN
 }
 
 @test "an expired registry certificate is refused in one line, and a valid one ends it" {
