@@ -193,7 +193,12 @@ int erlang_node_list(struct erlang_node *node, struct strlist *out, unsigned tim
                      char *err, size_t errlen)
 {
     ei_x_buff args, reply;
-    if (ei_x_new(&args) < 0 || ei_x_new(&reply) < 0) {
+    if (ei_x_new(&args) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (ei_x_new(&reply) < 0) {
+        ei_x_free(&args);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -232,7 +237,12 @@ int erlang_node_connect_peer(struct erlang_node *node, const char *peer, unsigne
                              char *err, size_t errlen)
 {
     ei_x_buff args, reply;
-    if (ei_x_new(&args) < 0 || ei_x_new(&reply) < 0) {
+    if (ei_x_new(&args) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (ei_x_new(&reply) < 0) {
+        ei_x_free(&args);
         snprintf(err, errlen, "out of memory");
         return -1;
     }

@@ -1,4 +1,5 @@
 #include "agent/eureka.h"
+#include "common/clock.h"
 
 #include "agent/nameset.h"
 #include "agent/oauth.h"
@@ -362,21 +363,33 @@ static void log_reject_summary(struct eureka_state *st, int64_t now_ms)
 }
 
 /* One Eureka call with the bearer token; on 401 a new token and one retry. */
+/* Milliseconds until deadline; at least 1, so a spent budget makes the next call time out
+ * at once instead of meaning "no timeout". */
+static long time_left(int64_t deadline)
+{
+    int64_t left = deadline - monotonic_ms();
+    return left < 1 ? 1 : (long)left;
+}
+
+/* One Eureka call within timeout_ms in all: the token fetch, the call, and after a 401 a new
+ * token and one retry each get what is left, so a caller's budget (the one-second
+ * deregistration above all) holds whatever the server does. */
 static enum registry_status eureka_call(struct eureka_state *st, struct http_request *req,
                                         struct http_response *resp, int64_t now_ms,
                                         long timeout_ms, char *err, size_t errlen)
 {
+    int64_t deadline = monotonic_ms() + timeout_ms;
     for (int attempt = 0; attempt < 2; attempt++) {
         req->bearer_token = NULL;
-        req->timeout_ms = timeout_ms;
         if (st->oauth) {
             int interrupted = 0;
-            const char *token = oauth_token(st->oauth, now_ms, timeout_ms, &interrupted, err,
-                                            errlen);
+            const char *token = oauth_token(st->oauth, now_ms, time_left(deadline), &interrupted,
+                                            err, errlen);
             if (!token)
                 return interrupted ? REGISTRY_INTERRUPTED : REGISTRY_FAILED;
             req->bearer_token = token;
         }
+        req->timeout_ms = time_left(deadline);
         enum http_result r = http_perform(st->http, req, resp);
         if (r == HTTP_INTERRUPTED)
             return REGISTRY_INTERRUPTED;
@@ -389,7 +402,7 @@ static enum registry_status eureka_call(struct eureka_state *st, struct http_req
             oauth_invalidate(st->oauth);
             continue;
         }
-        return REGISTRY_OK;
+        break;
     }
     return REGISTRY_OK;
 }
@@ -485,8 +498,7 @@ static enum registry_status eureka_deregister(void *state, int64_t now_ms, long 
     struct eureka_state *st = state;
     struct http_request req = {.method = "DELETE", .url = st->instance_url, .accept = "application/json"};
     struct http_response resp;
-    /* A token fetch and the DELETE share the budget. */
-    enum registry_status s = eureka_call(st, &req, &resp, now_ms, budget_ms / 2, err, errlen);
+    enum registry_status s = eureka_call(st, &req, &resp, now_ms, budget_ms, err, errlen);
     if (s != REGISTRY_OK)
         return s;
     if (resp.status != 200 && resp.status != 204 && resp.status != 404) {

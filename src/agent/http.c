@@ -387,7 +387,11 @@ enum http_result http_perform(struct http_client *client, const struct http_requ
         outcome = HTTP_FAILED;
         goto done;
     }
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp->status);
+    if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp->status) != CURLE_OK) {
+        snprintf(resp->error, sizeof resp->error, "%s: no HTTP status in the answer", where);
+        outcome = HTTP_FAILED;
+        goto done;
+    }
     if (resp->status >= 300 && resp->status < 400) {
         char *location = NULL;
         char target[160] = "elsewhere";

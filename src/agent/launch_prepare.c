@@ -4,6 +4,7 @@
  * distribution flags exactly once and every other BEAM in the container gets guest flags.
  * See docs/internals.md, "Launch". */
 #include "agent/launch_prepare.h"
+#include "common/secret.h"
 
 #include "common/config.h"
 #include "common/fsutil.h"
@@ -442,7 +443,7 @@ static int settle_cookie(const struct config *cfg, const char *home, char **cook
                      "%s is missing or not 1..255 printable characters without blanks; "
                      "restage, or set ERLANG_CLUSTER_COOKIE",
                      path);
-            free(staged);
+            secret_free(staged);
             return -1;
         }
         *cookie = staged;
@@ -452,11 +453,11 @@ static int settle_cookie(const struct config *cfg, const char *home, char **cook
         set_err(err, errlen,
                  "the cookie from %s is not 1..255 printable characters without blanks",
                  config_source_name(cfg->source[FIELD_COOKIE]));
-        free(staged);
+        secret_free(staged);
         return -1;
     }
     bool same = staged != NULL && strcmp(staged, cfg->cookie) == 0;
-    free(staged);
+    secret_free(staged);
     if (!same) {
         if (fs_write_atomic(path, cfg->cookie, strlen(cfg->cookie), 0400, err, errlen) != 0)
             return -1;

@@ -39,6 +39,7 @@ struct loop_state {
     bool node_up;
     int64_t node_up_at;
     bool registered;
+    bool registration_sent; /* a POST went out: the server may hold it even if we saw no answer */
     bool registry_down;
     bool registry_down_for_discovery;   /* only discovery answers fail: lease calls work */
     unsigned registry_failures;
@@ -160,6 +161,7 @@ static bool registry_step(struct loop_state *st, int64_t now)
     if (now < st->registry_retry_at)
         return true;
     if (reg->has_lease && !st->registered) {
+        st->registration_sent = true;
         enum registry_status s = reg->register_self(reg->state, now, err, sizeof err);
         if (s == REGISTRY_INTERRUPTED)
             return false;
@@ -230,6 +232,13 @@ static bool registry_step(struct loop_state *st, int64_t now)
 
 /* Looks at nodes() and starts connections to due peers. Returns -1 when the app node is
  * gone. */
+/* A stop signal is waiting: long work should yield to the loop, which deregisters. */
+static bool signal_pending(const struct loop_state *st)
+{
+    struct pollfd pfd = {.fd = st->cfg->signal_fd, .events = POLLIN};
+    return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
+}
+
 static int check_peers(struct loop_state *st, int64_t now)
 {
     char err[512];
@@ -268,6 +277,8 @@ static int check_peers(struct loop_state *st, int64_t now)
     if (peer_set_take_due(&st->peers, now, &due) != 0)
         LOG_ERROR(st->log, "cannot schedule peer connections: out of memory");
     for (size_t i = 0; i < due.len; i++) {
+        if (signal_pending(st))
+            break; /* stopping comes first */
         LOG_DEBUG(st->log, "asking %s to connect to %s", st->cfg->node_name, due.items[i]);
         if (erlang_node_connect_peer(st->node, due.items[i], RPC_TIMEOUT_MS, err, sizeof err) != 0) {
             note_error(st, "%s", err);
@@ -342,10 +353,26 @@ static void on_node_up(struct loop_state *st, int64_t now)
 }
 
 /* Deregister within the stop budget counted from stop_at. */
+/* Reads the pending signal. Returns the signal number, or 0. */
+static int take_signal(const struct loop_state *st)
+{
+    struct signalfd_siginfo info;
+    ssize_t n = read(st->cfg->signal_fd, &info, sizeof info);
+    if (n != (ssize_t)sizeof info) {
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+            LOG_ERROR(st->log, "cannot read the signal fd: %s", strerror(errno));
+        return 0;
+    }
+    return (int)info.ssi_signo;
+}
+
 static void stop(struct loop_state *st, int64_t stop_at, const char *why)
 {
     st->state_name = "stopped";
-    if (st->reg->has_lease && st->registered) {
+    /* A second signal already queued must not cut the DELETE short. */
+    while (take_signal(st) != 0)
+        ;
+    if (st->reg->has_lease && (st->registered || st->registration_sent)) {
         char err[512];
         long budget = (long)(STOP_BUDGET_MS - (monotonic_ms() - stop_at));
         if (budget < 100)
@@ -364,19 +391,6 @@ static void stop(struct loop_state *st, int64_t stop_at, const char *why)
         LOG_INFO(st->log, "stopping (%s)", why);
     }
     write_status(st);
-}
-
-/* Reads the pending signal. Returns the signal number, or 0. */
-static int take_signal(const struct loop_state *st)
-{
-    struct signalfd_siginfo info;
-    ssize_t n = read(st->cfg->signal_fd, &info, sizeof info);
-    if (n != (ssize_t)sizeof info) {
-        if (n < 0 && errno != EAGAIN && errno != EINTR)
-            LOG_ERROR(st->log, "cannot read the signal fd: %s", strerror(errno));
-        return 0;
-    }
-    return (int)info.ssi_signo;
 }
 
 int agent_loop_run(const struct loop_settings *cfg, struct registry_backend *registry,

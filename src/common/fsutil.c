@@ -24,6 +24,10 @@ char *fs_join(const char *dir, const char *name)
 
 int fs_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
 {
+    if (path[0] == '\0') {
+        snprintf(err, errlen, "creating directory: the path is empty");
+        return -1;
+    }
     char *copy = strdup(path);
     if (copy == NULL) {
         snprintf(err, errlen, "creating directory %s: out of memory", path);
