@@ -406,17 +406,6 @@ static void trim_trailing_space(char *text)
         text[--len] = '\0';
 }
 
-static bool cookie_valid(const char *cookie)
-{
-    size_t len = strlen(cookie);
-    if (len == 0 || len > 255)
-        return false;
-    for (const char *p = cookie; *p; p++)
-        if (*p <= ' ' || *p > '~')
-            return false;
-    return true;
-}
-
 /* The cookie the app's BEAM will use: a run-time one (env or service) replaces the staged
  * ~/.erlang.cookie when it differs; otherwise the staged file is the cookie. *cookie is
  * the value (caller frees), needed for Mix releases, which take it on argv. */
@@ -438,7 +427,7 @@ static int settle_cookie(const struct config *cfg, const char *home, char **cook
         trim_trailing_space(staged);
 
     if (cfg->cookie == NULL) {
-        if (staged == NULL || !cookie_valid(staged)) {
+        if (staged == NULL || !cookie_text_valid(staged)) {
             set_err(err, errlen,
                      "%s is missing or not 1..255 printable characters without blanks; "
                      "restage, or set ERLANG_CLUSTER_COOKIE",
@@ -449,7 +438,7 @@ static int settle_cookie(const struct config *cfg, const char *home, char **cook
         *cookie = staged;
         return 0;
     }
-    if (!cookie_valid(cfg->cookie)) {
+    if (!cookie_text_valid(cfg->cookie)) {
         set_err(err, errlen,
                  "the cookie from %s is not 1..255 printable characters without blanks",
                  config_source_name(cfg->source[FIELD_COOKIE]));

@@ -409,17 +409,6 @@ static int parse_choice(const struct picked *p, const char *const *names, size_t
     return bad_value(err, errlen, p, "is not a known value", accepted);
 }
 
-static bool cookie_text_valid(const char *cookie)
-{
-    size_t len = strlen(cookie);
-    if (len == 0 || len > CONFIG_COOKIE_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)cookie[i] <= ' ' || (unsigned char)cookie[i] >= 0x7f)
-            return false;
-    return true;
-}
-
 /* Cluster names follow the registry's app-name rule: [0-9A-Za-z.-]. */
 static char *cluster_name_from_app(const char *app_name)
 {
@@ -775,7 +764,7 @@ static int resolve(const struct config_inputs *in, struct layers *l, struct conf
             return fail(err, errlen,
                         "ERLANG_CLUSTER_COOKIE: not a usable cookie (value not shown); use 1 "
                         "to %d printable ASCII characters without spaces",
-                        CONFIG_COOKIE_MAX);
+                        COOKIE_TEXT_MAX);
         if (dup_into(&cfg->cookie, cookie, err, errlen) != 0)
             return -1;
         cfg->source[FIELD_COOKIE] = SOURCE_ENV;

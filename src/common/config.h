@@ -65,7 +65,6 @@ enum config_field {
 #define CONFIG_HEARTBEAT_MAX 60 /* renewals must come well inside Eureka's 90 s lease */
 #define CONFIG_TICKTIME_MIN 4
 #define CONFIG_TICKTIME_MAX 3600
-#define CONFIG_COOKIE_MAX 255
 #define EPMD_PORT 4369
 
 /* A bound Eureka registry, taken from VCAP_SERVICES. Secrets live only in memory. */

@@ -273,17 +273,6 @@ fail:
     return -1;
 }
 
-static bool valid_cookie_text(const char *cookie)
-{
-    size_t len = strlen(cookie);
-    if (len == 0 || len > CONFIG_COOKIE_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)cookie[i] <= ' ' || (unsigned char)cookie[i] >= 0x7f)
-            return false;
-    return true;
-}
-
 static int parse_cookie_service(const cJSON *binding, const char *display,
                                 struct vcap_services *services, char *err, size_t errlen)
 {
@@ -302,11 +291,11 @@ static int parse_cookie_service(const cJSON *binding, const char *display,
     if (cookie == NULL || cJSON_IsNull(cookie))
         return 0;
     if (!cJSON_IsString(cookie) || cookie->valuestring == NULL ||
-        !valid_cookie_text(cookie->valuestring)) {
+        !cookie_text_valid(cookie->valuestring)) {
         snprintf(err, errlen,
                  "%s: \"cookie\" must be a string of 1 to %d printable ASCII characters "
                  "without spaces",
-                 where, CONFIG_COOKIE_MAX);
+                 where, COOKIE_TEXT_MAX);
         return -1;
     }
     if (services->cookie != NULL) {

@@ -1,4 +1,5 @@
 #include "supply/supply.h"
+#include "common/secret.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -26,7 +27,7 @@
 /* Where the droplet's cookie comes from, decided before anything is written. */
 struct cookie_plan {
     enum config_source source; /* APP, ENV or GENERATED */
-    char value[CONFIG_COOKIE_MAX + 1];
+    char value[COOKIE_TEXT_MAX + 1];
     bool app_file_mode_ok;
     bool replaces_app_file; /* ERLANG_CLUSTER_COOKIE over the app's own file */
 };
@@ -133,11 +134,6 @@ static char *fill_template(const char *text, const char *idx)
     return out;
 }
 
-static bool cookie_char_ok(unsigned char c)
-{
-    return c > ' ' && c < 0x7f;
-}
-
 /* The app's own cookie file: kept as it is (its mode tightened at write time). */
 static int read_app_cookie(const char *path, struct cookie_plan *cookie, char *err,
                            size_t errlen)
@@ -162,9 +158,7 @@ static int read_app_cookie(const char *path, struct cookie_plan *cookie, char *e
         return -1;
     while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
         text[--len] = '\0';
-    bool ok = len > 0 && len <= CONFIG_COOKIE_MAX;
-    for (size_t i = 0; ok && i < len; i++)
-        ok = cookie_char_ok((unsigned char)text[i]);
+    bool ok = strlen(text) == len && cookie_text_valid(text);
     if (ok)
         memcpy(cookie->value, text, len + 1);
     explicit_bzero(text, len);
@@ -173,7 +167,7 @@ static int read_app_cookie(const char *path, struct cookie_plan *cookie, char *e
         snprintf(err, errlen,
                  "%s: not a usable cookie (content not shown); it must hold 1 to %d printable "
                  "ASCII characters without spaces, or remove it to get a generated cookie",
-                 path, CONFIG_COOKIE_MAX);
+                 path, COOKIE_TEXT_MAX);
         return -1;
     }
     cookie->source = SOURCE_APP;

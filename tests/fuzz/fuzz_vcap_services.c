@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "common/config.h"
+#include "common/secret.h"
 #include "common/vcap.h"
 #include "fuzz_support.h"
 
@@ -56,7 +57,7 @@ static void check_cookie(const struct vcap_services *s)
         return;
     }
     size_t len = strlen(s->cookie);
-    if (s->cookie_service == NULL || len == 0 || len > CONFIG_COOKIE_MAX)
+    if (s->cookie_service == NULL || len == 0 || len > COOKIE_TEXT_MAX)
         fuzz_fail("bound cookie of length %zu accepted", len);
     for (const char *p = s->cookie; *p != '\0'; p++)
         if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
