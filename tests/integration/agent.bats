@@ -57,6 +57,25 @@ start_registry() {
   [ "$(jq -r '.metadata.instanceId' <<<"$inst")" = guid-2 ]
 }
 
+@test "a third-party Eureka client (eureka-js-client) reads back what the agents registered" {
+  start_registry
+  start_beam 2
+  start_beam 3
+  start_agent 2
+  start_agent 3
+  wait_until 20 registered 2
+  wait_until 20 registered 3
+  run env TOKEN_URL="$REGISTRY_TOKEN_URL" \
+    node "$BATS_TEST_DIRNAME/../support/registry/js-client-view.js" "$REGISTRY_EUREKA" CHAT
+  [ "$status" -eq 0 ]
+  [ "$(jq 'length' <<<"$output")" -eq 2 ]
+  [ "$(jq -r '[.[] | .metadata.erlangNodeName] | sort | join(",")' <<<"$output")" = \
+    "$CLUSTER@127.0.0.2,$CLUSTER@127.0.0.3" ]
+  [ "$(jq -r '[.[] | .instanceId] | sort | join(",")' <<<"$output")" = "127.0.0.2:guid-2,127.0.0.3:guid-3" ]
+  [ "$(jq -r '[.[] | "\(.status) \(.ipAddr == .hostName)"] | unique | join(",")' <<<"$output")" = "UP true" ]
+  [ "$(jq -r '[.[] | .port["$"] | tostring] | unique | join(",")' <<<"$output")" = "$DIST_PORT" ]
+}
+
 @test "instances mesh through an old registry that answers single instances as objects" {
   start_registry --single-object
   start_beam 2
