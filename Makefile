@@ -98,7 +98,9 @@ test-stack: all
 
 test-sanitize:
 	$(MAKE) clean
-	$(MAKE) SANITIZE='-fsanitize=address,undefined -fno-omit-frame-pointer' CFLAGS='-O1 -g' test
+	$(MAKE) SANITIZE='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer' \
+	  CFLAGS='-O1 -g' all $(UNIT_BIN) $(DNS_PROBE)
+	@tests/run-all unit bats integration
 
 demo: deps all
 	@tests/support/demo
