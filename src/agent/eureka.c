@@ -16,18 +16,6 @@
 #define REJECTS_LOGGED_PER_ANSWER 10 /* the rest of a flood goes into one summary line */
 #define REJECT_SUMMARY_EVERY_MS 60000
 
-char *eureka_app_name(const char *cluster_name)
-{
-    char *app = strdup(cluster_name);
-    if (!app)
-        return NULL;
-    for (char *p = app; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        *p = (isalnum(c) || c == '.' || c == '-') && c < 128 ? (char)toupper(c) : '-';
-    }
-    return app;
-}
-
 char *eureka_instance_id(const struct eureka_self *self)
 {
     size_t n = strlen(self->instance_ip) + strlen(self->instance_guid) + 2;
@@ -52,7 +40,7 @@ static cJSON *port_object(int port, bool enabled)
 
 char *eureka_registration_body(const struct eureka_self *self)
 {
-    char *app = eureka_app_name(self->cluster_name);
+    char *app = registry_app_name(self->cluster_name);
     char *instance_id = eureka_instance_id(self);
     cJSON *root = cJSON_CreateObject();
     cJSON *inst = cJSON_CreateObject();
@@ -551,7 +539,7 @@ int eureka_backend_new(const struct eureka_options *opts, const struct eureka_se
     st->self.app_guid = st->owned[4];
 
     base = eureka_base(opts->uri);
-    app = eureka_app_name(self->cluster_name);
+    app = registry_app_name(self->cluster_name);
     id = eureka_instance_id(self);
     st->registration = eureka_registration_body(&st->self);
     if (!base || !app || !id || !st->registration)

@@ -29,10 +29,6 @@ struct eureka_self {
     int lease_duration_s;
 };
 
-/* The registry app name: cluster name with characters outside [0-9A-Za-z.-] replaced by '-',
- * upper-cased. malloc'd. */
-char *eureka_app_name(const char *cluster_name);
-
 /* "<internal-ip>:<instance-guid>", malloc'd. */
 char *eureka_instance_id(const struct eureka_self *self);
 

@@ -43,7 +43,7 @@ static const char *const builtin_defaults[FIELD_COUNT] = {
     [FIELD_DISCOVERY] = "auto",
     [FIELD_DIST_PORT] = "9001",
     [FIELD_EPMD] = "false",
-    [FIELD_POLL_INTERVAL] = "5",
+    [FIELD_POLL_INTERVAL] = "60",
     [FIELD_HEARTBEAT_INTERVAL] = "30",
     [FIELD_NET_TICKTIME] = "60",
     [FIELD_PROCESS_TYPES] = "web",
@@ -861,4 +861,16 @@ int config_write_staged(const struct config *cfg, const char *path, char *err, s
         file.defaults[f] = f == FIELD_COOKIE ? NULL : cfg->default_values[f];
     }
     return staged_config_write(path, &file, err, errlen);
+}
+
+char *registry_app_name(const char *cluster_name)
+{
+    char *app = strdup(cluster_name);
+    if (app == NULL)
+        return NULL;
+    for (char *p = app; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        *p = (isalnum(c) || c == '.' || c == '-') && c < 128 ? (char)toupper(c) : '-';
+    }
+    return app;
 }

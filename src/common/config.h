@@ -148,6 +148,10 @@ int config_write_staged(const struct config *cfg, const char *path, char *err, s
 
 const char *config_source_name(enum config_source source);
 const char *discovery_mode_name(enum discovery_mode mode);
+
+/* The name a cluster has in a Eureka registry: the cluster name with characters outside
+ * [0-9A-Za-z.-] replaced by '-', upper-cased (as the server would). malloc'd. */
+char *registry_app_name(const char *cluster_name);
 const char *start_style_name(enum start_style style);
 /* "ERLANG_CLUSTER_DIST_PORT" for FIELD_DIST_PORT. */
 const char *config_field_variable(enum config_field field);

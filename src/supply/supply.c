@@ -385,19 +385,25 @@ static const char *shell_word(const char *word, char *buf, size_t len)
 
 static void report_discovery(FILE *out, const struct config *cfg)
 {
+    char *registry_app = NULL;
     char quoted[512];
     const char *app = shell_word(app_or_placeholder(cfg), quoted, sizeof quoted);
     log_detail(out, "Discovery: %s, because %s", discovery_mode_name(cfg->discovery),
                cfg->discovery_reason);
     switch (cfg->discovery) {
     case DISCOVERY_EUREKA:
-        log_detail(out, "  registry app name %s; renew every %d s, poll every %d s",
-                   cfg->cluster_name, cfg->heartbeat_interval, cfg->poll_interval);
+        registry_app = registry_app_name(cfg->cluster_name);
+        log_detail(out, "  registry app name %s; renew every %d s; discover every %d s once "
+                        "meshed (about every second until then)",
+                   registry_app ? registry_app : cfg->cluster_name, cfg->heartbeat_interval,
+                   cfg->poll_interval);
+        free(registry_app);
         log_detail(out, "  other modes: ERLANG_CLUSTER_DISCOVERY=dns (internal route), static "
                         "(ERLANG_CLUSTER_PEERS) or none");
         break;
     case DISCOVERY_DNS:
-        log_detail(out, "  resolving %s every %d s", cfg->dns_query, cfg->poll_interval);
+        log_detail(out, "  resolving %s every %d s once meshed (about every second until then)",
+                   cfg->dns_query, cfg->poll_interval);
         log_detail(out, "  other modes: bind a Eureka registry and set "
                         "ERLANG_CLUSTER_DISCOVERY=eureka, or static with ERLANG_CLUSTER_PEERS");
         break;

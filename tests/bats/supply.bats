@@ -125,7 +125,7 @@ registry_binding() {
     stage
     [ "$status" -eq 0 ]
     [[ "$output" == *"Discovery: dns, because the app has the internal route shop.apps.internal"* ]]
-    [[ "$output" == *"resolving shop.apps.internal every 5 s"* ]]
+    [[ "$output" == *"resolving shop.apps.internal every 60 s once meshed"* ]]
 }
 
 @test "ERLANG_CLUSTER_PEERS selects static discovery" {

@@ -46,6 +46,21 @@ describe('read-only response cache', () => {
     assert.equal((await eureka.getJson('/apps/MY-CLUSTER')).status, 404);
   });
 
+  it('keeps refreshing, refresh after refresh, and follows the registry each time', async () => {
+    const first = agentRegistration();
+    await eureka.register(first);
+    assert.equal((await eureka.getJson('/apps/MY-CLUSTER')).status, 200);
+    for (let round = 0; round < 3; round++) {
+      await admin(double, 'POST', '/refresh-cache');
+      const answer = await eureka.getJson('/apps/MY-CLUSTER');
+      assert.equal(answer.status, 200, `refresh ${round + 1}`);
+    }
+    assert.equal((await eureka.call('DELETE', `/apps/MY-CLUSTER/${first.instance.instanceId}`)).status, 200);
+    await admin(double, 'POST', '/refresh-cache');
+    await admin(double, 'POST', '/refresh-cache');
+    assert.equal((await eureka.getJson('/apps/MY-CLUSTER')).status, 404);
+  });
+
   it('caches JSON and XML answers separately', async () => {
     await eureka.register(agentRegistration());
     assert.equal((await eureka.getJson('/apps/MY-CLUSTER')).status, 200);

@@ -92,7 +92,7 @@ static void uses_builtin_defaults_without_any_input(void **state)
     assert_false(fx->cfg.disabled);
     assert_int_equal(fx->cfg.dist_port, 9001);
     assert_false(fx->cfg.epmd);
-    assert_int_equal(fx->cfg.poll_interval, 5);
+    assert_int_equal(fx->cfg.poll_interval, 60);
     assert_int_equal(fx->cfg.heartbeat_interval, 30);
     assert_int_equal(fx->cfg.net_ticktime, 60);
     assert_string_equal(fx->cfg.process_types, "web");

@@ -83,7 +83,7 @@ static char *application(const char *instances)
 static void app_name_is_upper_cased_with_odd_characters_replaced(void **state)
 {
     (void)state;
-    char *app = eureka_app_name("my_chat.app-1 x");
+    char *app = registry_app_name("my_chat.app-1 x");
     assert_string_equal(app, "MY-CHAT.APP-1-X");
     free(app);
 }

@@ -59,7 +59,7 @@ static void reads_the_project_manifest(void **state)
     assert_non_null(m.version);
     assert_string_equal(m.defaults[FIELD_DIST_PORT], "9001");
     assert_string_equal(m.defaults[FIELD_EPMD], "false");
-    assert_string_equal(m.defaults[FIELD_POLL_INTERVAL], "5");
+    assert_string_equal(m.defaults[FIELD_POLL_INTERVAL], "60");
     assert_string_equal(m.defaults[FIELD_HEARTBEAT_INTERVAL], "30");
     assert_string_equal(m.defaults[FIELD_NET_TICKTIME], "60");
     assert_string_equal(m.defaults[FIELD_PROCESS_TYPES], "web");

@@ -191,7 +191,7 @@ class RegistryDouble {
 
   // Like the real server's timer: every cached key is recomputed from the live registry.
   refreshCache() {
-    for (const [key, entry] of this.cache) this.cache.set(key, entry.compute());
+    for (const [key, entry] of this.cache) this.cache.set(key, { ...entry.compute(), compute: entry.compute });
   }
 
   stop() {
