@@ -251,9 +251,12 @@ static enum wait_outcome run_queries(ares_channel channel, const struct dns_look
         int bits = ares_getsock(channel, socks, ARES_GETSOCK_MAXNUM);
         struct pollfd fds[ARES_GETSOCK_MAXNUM + 1];
         nfds_t nfds = 0;
+        /* Bit i: socket i readable; bit i + 16: writable. c-ares' own macros shift a signed
+         * 1 into the sign bit for the last socket, so the bits are read unsigned here. */
+        unsigned ubits = (unsigned)bits;
         for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-            short events = (short)((ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) |
-                                   (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0));
+            short events = (short)((((ubits >> i) & 1u) ? POLLIN : 0) |
+                                   (((ubits >> (i + ARES_GETSOCK_MAXNUM)) & 1u) ? POLLOUT : 0));
             if (events)
                 fds[nfds++] = (struct pollfd){.fd = socks[i], .events = events};
         }

@@ -30,13 +30,17 @@ teardown() {
 EUREKA_GET='.method == "GET" and (.path | startswith("/eureka/apps/CHAT"))'
 
 @test "an answer far over the size cap is refused in one line, is never held in memory, and renewals go on" {
+  rss_before=$(peak_rss_kb "$AGENT_A_PID")
   fault '{"fault":"oversize","faultMethods":["GET"],"oversizeBytes":67108864}'
   wait_until 15 new_log_has "answer larger than 4194304 bytes"
   wait_until 20 at_least 8 "$EUREKA_GET"
   [ "$(loud_count "answer larger than")" -eq 1 ]
   at_least 3 '.method == "PUT" and .status == 200'
-  # 64 MiB were offered; the agent stopped reading at the cap.
-  [ "$(peak_rss_kb "$AGENT_A_PID")" -lt 32768 ]
+  # 64 MiB were offered, eight times over; the agent stopped reading at the cap. (A sanitizer
+  # build keeps freed memory in quarantine by design, so its peak says nothing here.)
+  if ! objdump -p "$AGENT" | grep -q 'NEEDED.*libasan'; then
+    [ $(($(peak_rss_kb "$AGENT_A_PID") - rss_before)) -lt 16384 ]
+  fi
   fault '{"fault":"none","faultMethods":"all"}'
   wait_recovered
   hostile_check_intact
