@@ -189,19 +189,27 @@ static int rpc_call(struct erlang_node *node, const char *mod, const char *fun,
     }
 }
 
+/* The argument and reply buffers of one rpc; both or neither are allocated. */
+static int rpc_buffers_new(ei_x_buff *args, ei_x_buff *reply, char *err, size_t errlen)
+{
+    if (ei_x_new(args) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (ei_x_new(reply) < 0) {
+        ei_x_free(args);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 int erlang_node_list(struct erlang_node *node, struct strlist *out, unsigned timeout_ms,
                      char *err, size_t errlen)
 {
     ei_x_buff args, reply;
-    if (ei_x_new(&args) < 0) {
-        snprintf(err, errlen, "out of memory");
+    if (rpc_buffers_new(&args, &reply, err, errlen) != 0)
         return -1;
-    }
-    if (ei_x_new(&reply) < 0) {
-        ei_x_free(&args);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
     int rc = -1;
     if (ei_x_encode_empty_list(&args) < 0) {
         snprintf(err, errlen, "out of memory");
@@ -237,15 +245,8 @@ int erlang_node_connect_peer(struct erlang_node *node, const char *peer, unsigne
                              char *err, size_t errlen)
 {
     ei_x_buff args, reply;
-    if (ei_x_new(&args) < 0) {
-        snprintf(err, errlen, "out of memory");
+    if (rpc_buffers_new(&args, &reply, err, errlen) != 0)
         return -1;
-    }
-    if (ei_x_new(&reply) < 0) {
-        ei_x_free(&args);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
     int rc = -1;
     /* erlang:spawn(net_kernel, connect_node, [Peer]) */
     if (ei_x_encode_list_header(&args, 3) < 0 || ei_x_encode_atom(&args, "net_kernel") < 0 ||
