@@ -42,6 +42,7 @@ lifecycle_setup() {
 lifecycle_teardown() {
     [ -n "${LIFECYCLE_NS-}" ] || return 0
     local pids deadline
+    # Teardown: any of these processes may be gone already, so failures to signal are fine.
     pids=$(ip netns pids "$LIFECYCLE_NS" 2>/dev/null || true)
     if [ -n "$pids" ]; then
         # shellcheck disable=SC2086 # one pid per word

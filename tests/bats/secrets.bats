@@ -38,6 +38,7 @@ setup() {
 }
 
 teardown() {
+    # Not every test starts the registry.
     REGISTRY_EXEC="ip netns exec ${LIFECYCLE_NS:-none}" registry_stop || true
     lifecycle_teardown
 }
@@ -75,7 +76,7 @@ all_cmdlines() {
     local pid
     for pid in $(ip netns pids "$LIFECYCLE_NS"); do
         printf '%s: ' "$pid"
-        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true
+        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true # it may exit meanwhile
         printf '\n'
     done
 }

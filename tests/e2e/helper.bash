@@ -215,7 +215,7 @@ e2e_destroy_container() {
     local ns pids
     ns=$(foundation_ns "$1") || return 1
     pids=$(ip netns pids "$ns")
-    # shellcheck disable=SC2086 # one PID per word
+    # shellcheck disable=SC2086 # one PID per word; a process may have exited meanwhile
     [[ -z $pids ]] || kill -KILL $pids 2>/dev/null || true
     foundation_remove_instance "$1"
 }
@@ -245,7 +245,7 @@ e2e_watch_mesh() {
                 return 1
                 ;;
         esac
-        sleep 1
+        sleep 1 # the watch samples the mesh once a second; each look is asserted above
     done
     if ((looks * 2 < tries)); then
         e2e_fail "only $looks of $tries looks at instances $* got an answer from every instance"
