@@ -462,22 +462,11 @@ e2e_dns_publish() {
     probe=$(foundation_instances | head -n 1)
     [[ -n $probe ]] || return 0
     expected=$(for n in "$@"; do foundation_instance_ip "$n"; done | sort)
-    _e2e_dns_hup_at=$SECONDS
     foundation_wait 10 "instance $probe to resolve $name to: ${expected//$'\n'/ }" \
-        _e2e_dns_serves_or_reload "$probe" "$name" "$expected"
-}
-
-# _e2e_dns_serves_or_reload N NAME EXPECTED: _e2e_dns_serves, and while it is not so, ask
-# dnsmasq again (at most once a second) to reload: once in a while a reload right after a
-# restart of dnsmasq did not show within 10 s, and the records are what the test controls,
-# not what it checks.
-_e2e_dns_serves_or_reload() {
-    _e2e_dns_serves "$@" && return 0
-    if ((SECONDS > _e2e_dns_hup_at)); then
-        _e2e_dns_hup_at=$SECONDS
-        kill -HUP "$(e2e_dns_server_pid)" 2>/dev/null || true # it may be restarting
-    fi
-    return 1
+        _e2e_dns_serves "$probe" "$name" "$expected" || {
+        e2e_fail "instance $probe resolves $name to: $(e2e_dns_answer "$probe" "$name" 2>&1 | tr '\n' ' ')"
+        return 1
+    }
 }
 
 # e2e_agent_status N: the heartbeat agent's status.json of instance N's current run.

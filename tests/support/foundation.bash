@@ -330,7 +330,10 @@ foundation_up() {
     fi
     if ! out=$({
         ip -n "$ns" link set lo up &&
-        ip -n "$ns" link add br0 type bridge &&
+        # A fixed MAC: a bridge left to pick one takes its lowest port's, so it would change
+        # as instances come and go, and every instance's ARP entry for the switch (the
+        # registry, the DNS server) would go stale until it expired.
+        ip -n "$ns" link add br0 address 02:ec:b0:00:00:01 type bridge &&
         ip -n "$ns" addr add "$FOUNDATION_SWITCH_IP/24" dev br0 &&
         ip -n "$ns" link set br0 up
     } 2>&1); then
