@@ -249,3 +249,241 @@ SCRIPT
     [[ "$output" == *'["web",3,"g-3",8123]'* ]]
     [[ "$output" == *"pid=$INSTANCE_PID"* ]] || { echo "$output; launched as $INSTANCE_PID"; false; }
 }
+
+# make_bp DIR SCRIPT BODY: a throwaway buildpack script DIR/bin/SCRIPT running BODY.
+make_bp() {
+    mkdir -p "$1/bin"
+    printf '#!/usr/bin/env bash\nset -euo pipefail\n%s\n' "$3" >"$1/bin/$2"
+    chmod +x "$1/bin/$2"
+}
+
+# A final buildpack of each kind whose bin/release gives web: release-web.
+make_final() { # DIR compile-only|finalize
+    make_bp "$1" release 'printf -- "---\ndefault_process_types:\n  web: release-web\n"'
+    if [ "$2" = finalize ]; then
+        make_bp "$1" finalize 'echo "finalize $#"'
+    else
+        make_bp "$1" compile 'echo "compile $#"'
+    fi
+}
+
+# stage_app ARGS...: cf-stage a tiny app into $BATS_TEST_TMPDIR/droplet (removed first).
+stage_app() {
+    mkdir -p "$BATS_TEST_TMPDIR/app"
+    [ -f "$BATS_TEST_TMPDIR/app/index.txt" ] || echo hello >"$BATS_TEST_TMPDIR/app/index.txt"
+    rm -rf "$BATS_TEST_TMPDIR/droplet"
+    run "$LIFECYCLE_SUPPORT/cf-stage" --app "$BATS_TEST_TMPDIR/app" \
+        --droplet "$BATS_TEST_TMPDIR/droplet" "$@"
+}
+
+staged_start_command() {
+    jq -r .start_command "$BATS_TEST_TMPDIR/droplet/staging_info.yml"
+}
+
+@test "any failure of the final buildpack ends staging with 223, a supply buildpack's with 225" {
+    local t=$BATS_TEST_TMPDIR
+    make_bp "$t/ok-supply" supply 'true'
+    make_bp "$t/bad-supply" supply 'echo "supply broke" >&2; exit 3'
+
+    make_final "$t/final-bad-own-supply" finalize
+    make_bp "$t/final-bad-own-supply" supply 'exit 4'
+    stage_app --buildpack "$t/ok-supply" --buildpack "$t/final-bad-own-supply"
+    [ "$status" -eq 223 ]
+    [[ "$output" == *"Failed to compile droplet"* ]]
+
+    make_final "$t/final-bad-finalize" finalize
+    make_bp "$t/final-bad-finalize" finalize 'exit 5'
+    stage_app --buildpack "$t/ok-supply" --buildpack "$t/final-bad-finalize"
+    [ "$status" -eq 223 ]
+
+    make_final "$t/final-bad-compile" compile-only
+    make_bp "$t/final-bad-compile" compile 'exit 6'
+    stage_app --buildpack "$t/final-bad-compile"
+    [ "$status" -eq 223 ]
+    [ ! -e "$t/droplet" ]
+
+    make_final "$t/final-ok" finalize
+    stage_app --buildpack "$t/bad-supply" --buildpack "$t/final-ok"
+    [ "$status" -eq 225 ]
+    [[ "$output" == *"supply broke"* ]]
+    [[ "$output" == *"Failed to run all supply scripts"* ]]
+    [ ! -e "$t/droplet" ]
+
+    stage_app --buildpack "$t/ok-supply" --buildpack "$t/final-ok"
+    [ "$status" -eq 0 ]
+}
+
+@test "no start command at all is a warning, not a failure; the launcher then needs one" {
+    local t=$BATS_TEST_TMPDIR
+    make_bp "$t/final" compile 'true'
+    make_bp "$t/final" release 'printf -- "---\ndefault_process_types:\n  worker: run-worker\n"'
+    stage_app --buildpack "$t/final"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"No start command specified by buildpack or via Procfile."* ]]
+    [ "$(staged_start_command)" = "" ]
+
+    DROPLET="$t/droplet"
+    launch_instance web0
+    local rc=0
+    wait "$INSTANCE_PID" || rc=$?
+    [ "$rc" -eq 1 ]
+    grep -qF "no start command specified or detected in droplet" "$INSTANCE_LOG"
+    # A start command given at run time (cf push -c, a task) still starts it.
+    launch_instance web1 --start-command 'echo started'
+    wait "$INSTANCE_PID"
+    grep -qx started "$INSTANCE_LOG"
+}
+
+@test "staging_info.yml is compact JSON naming the last buildpack's config.yml name, with only entrypoint_prefix kept" {
+    local t=$BATS_TEST_TMPDIR
+    make_bp "$t/supply" supply 'printf "name: supply-bp\nversion: 1.0\n" >"$3/$4/config.yml"'
+    make_final "$t/final" finalize
+    make_bp "$t/final" finalize 'cat >"$3/$4/config.yml" <<YAML
+name: fake-final
+version: 2.0
+config:
+  entrypoint_prefix: env ENTRYPOINT_MARK=prefixed bash -c
+  some_other_key: dropped
+YAML'
+    mkdir -p "$t/app"
+    # shellcheck disable=SC2016 # expanded by the app's shell
+    echo 'web: echo "mark=${ENTRYPOINT_MARK-none}" && echo "<done>"' >"$t/app/Procfile"
+    stage_app --buildpack "$t/supply" --buildpack "$t/final"
+    [ "$status" -eq 0 ]
+    run cat "$t/droplet/staging_info.yml"
+    [ "${#lines[@]}" -eq 1 ]
+    # Go's encoder: struct field order, compact, & < > escaped.
+    [ "$output" = '{"detected_buildpack":"fake-final","start_command":"echo \"mark=${ENTRYPOINT_MARK-none}\" \u0026\u0026 echo \"\u003cdone\u003e\"","config":{"entrypoint_prefix":"env ENTRYPOINT_MARK=prefixed bash -c"}}' ]
+
+    # The launcher runs the start command through the prefix instead of `bash -c`.
+    DROPLET="$t/droplet"
+    launch_instance web0
+    wait "$INSTANCE_PID"
+    grep -qx "mark=prefixed" "$INSTANCE_LOG"
+    grep -qx "<done>" "$INSTANCE_LOG"
+
+    # A compile-only final buildpack has no deps dir, so no name: supply names do not count.
+    make_final "$t/compile-only" compile-only
+    stage_app --buildpack "$t/supply" --buildpack "$t/compile-only"
+    [ "$status" -eq 0 ]
+    run cat "$t/droplet/staging_info.yml"
+    [ "$output" = '{"detected_buildpack":"","start_command":"echo \"mark=${ENTRYPOINT_MARK-none}\" \u0026\u0026 echo \"\u003cdone\u003e\""}' ]
+    launch_instance web1
+    wait "$INSTANCE_PID"
+    grep -qx "mark=none" "$INSTANCE_LOG"
+}
+
+@test "start commands: supply launch.yml in order, then the final's launch.yml or bin/release over them, then the Procfile" {
+    local t=$BATS_TEST_TMPDIR
+    make_bp "$t/supply0" supply 'printf "processes:\n- type: web\n  command: web-from-0\n- type: worker\n  command: worker-from-0\n" >"$3/$4/launch.yml"'
+    make_bp "$t/supply1" supply 'printf "processes:\n- type: web\n  command: web-from-1\n" >"$3/$4/launch.yml"'
+    make_bp "$t/supply-worker" supply 'printf "processes:\n- type: worker\n  command: worker-only\n" >"$3/$4/launch.yml"'
+    make_final "$t/final" compile-only
+
+    # A later supply buildpack's web replaces an earlier one's...
+    make_bp "$t/final-launch" release 'echo "release must not run" >&2; exit 1'
+    make_bp "$t/final-launch" finalize 'printf "processes:\n- type: worker\n  command: final-worker\n" >"$3/$4/launch.yml"'
+    stage_app --buildpack "$t/supply0" --buildpack "$t/supply1" --buildpack "$t/final-launch"
+    [ "$status" -eq 0 ]
+    [ "$(staged_start_command)" = web-from-1 ]
+    # ...and is kept when the next one has no web.
+    stage_app --buildpack "$t/supply1" --buildpack "$t/supply-worker" --buildpack "$t/final-launch"
+    [ "$(staged_start_command)" = web-from-1 ]
+
+    # Without a launch.yml of its own, the final buildpack's bin/release web replaces theirs.
+    stage_app --buildpack "$t/supply0" --buildpack "$t/supply1" --buildpack "$t/final"
+    [ "$status" -eq 0 ]
+    [ "$(staged_start_command)" = release-web ]
+
+    # The final buildpack's own launch.yml web wins over the supply buildpacks'.
+    make_bp "$t/final-launch-web" release 'exit 1'
+    make_bp "$t/final-launch-web" finalize 'printf "processes:\n- type: web\n  command: final-launch-web\n" >"$3/$4/launch.yml"'
+    stage_app --buildpack "$t/supply1" --buildpack "$t/final-launch-web"
+    [ "$(staged_start_command)" = final-launch-web ]
+
+    # The Procfile overrides all.
+    printf 'web: procfile-web\nworker: procfile-worker\n' >"$t/app/Procfile"
+    stage_app --buildpack "$t/supply0" --buildpack "$t/final"
+    [ "$(staged_start_command)" = procfile-web ]
+    stage_app --buildpack "$t/supply1" --buildpack "$t/final-launch-web"
+    [ "$(staged_start_command)" = procfile-web ]
+}
+
+@test "launch.yml is read under the unpadded index: with 10+ buildpacks the padded dirs' are ignored" {
+    local t=$BATS_TEST_TMPDIR bps=() i
+    for i in $(seq 0 9); do
+        make_bp "$t/bp$i" supply 'true'
+        bps+=(--buildpack "$t/bp$i")
+    done
+    # Index 5 writes deps/5/launch.yml (unpadded), index 7 its own deps/07/launch.yml.
+    make_bp "$t/bp5" supply 'mkdir -p "$3/5"; printf "processes:\n- type: web\n  command: unpadded-5\n" >"$3/5/launch.yml"'
+    make_bp "$t/bp7" supply 'printf "processes:\n- type: web\n  command: padded-07\n" >"$3/$4/launch.yml"'
+    make_bp "$t/final" finalize '[ "$4" = 10 ]'
+    make_bp "$t/final" release 'printf -- "---\ndefault_process_types:\n  worker: w\n"'
+    stage_app "${bps[@]}" --buildpack "$t/final"
+    [ "$status" -eq 0 ]
+    [ -f "$t/droplet/deps/07/launch.yml" ]
+    [ "$(staged_start_command)" = unpadded-5 ]
+}
+
+@test "the launcher's VCAP_APPLICATION takes instance_id/instance_index from INSTANCE_GUID/INSTANCE_INDEX, keys sorted" {
+    droplet_for erl-app compile-only
+    local start='echo "cf=$CF_INSTANCE_INDEX/$CF_INSTANCE_GUID"; printf "%s\n" "$VCAP_APPLICATION"'
+    launch_instance web3 --index 3 --guid g-3 --port 8123 --app-name erl-app \
+        --env INSTANCE_INDEX=7 --env INSTANCE_GUID=g-from-instance-guid --start-command "$start"
+    wait "$INSTANCE_PID"
+    grep -qx "cf=3/g-3" "$INSTANCE_LOG"
+    local vcap
+    vcap=$(grep '^{' "$INSTANCE_LOG")
+    [ "$(jq -c '[.instance_index, .instance_id, .host, .port, .application_name]' <<<"$vcap")" = \
+        '[7,"g-from-instance-guid","0.0.0.0",8123,"erl-app"]' ]
+    # Re-encoded as Go's json.Marshal of a map does: compact, every object's keys sorted.
+    [ "$vcap" = "$(jq -cS . <<<"$vcap")" ]
+}
+
+# A supply buildpack that records where it ran and what its cache held, and leaves a file
+# in its cache.
+make_cache_supply() {
+    make_bp "$1" supply "record=$2"'
+{
+    echo "bp_dir=$(cd "$(dirname "$0")/.." && pwd)"
+    echo "cache_dir=$2"
+    echo "found=$(cat "$2/left-here" 2>/dev/null || echo nothing)"
+} >"$record"
+echo "staging $(date +%s%N)" >"$2/left-here"'
+}
+
+@test "buildpack and cache dirs are named by the XXH64 of the key; a supply buildpack's cache comes back at the next staging" {
+    local t=$BATS_TEST_TMPDIR cache=$BATS_TEST_TMPDIR/cache hash
+    make_cache_supply "$t/cache-bp" "$t/record"
+    make_bp "$t/final" compile 'echo "final_cache=$2" >"'"$t"'/final-record"; echo kept >"$2/final-file"'
+    make_bp "$t/final" release 'printf -- "---\ndefault_process_types:\n  web: w\n"'
+    hash=$(printf '%s' "$t/cache-bp" | xxh64sum | cut -d' ' -f1 | sed 's/^0*//')
+
+    stage_app --buildpack "$t/cache-bp" --buildpack "$t/final" --cache-root "$cache"
+    [ "$status" -eq 0 ]
+    run cat "$t/record"
+    [ "$(basename "${lines[0]#bp_dir=}")" = "$hash" ]
+    [ "$(basename "$(dirname "${lines[0]#bp_dir=}")")" = buildpacks ]
+    [ "${lines[1]}" = "cache_dir=$cache/$hash" ]
+    [ "${lines[2]}" = "found=nothing" ]
+    grep -qx "final_cache=$cache/final" "$t/final-record"
+    local first
+    first=$(cat "$cache/$hash/left-here")
+
+    # The next staging of the same app gets the cache back, the final buildpack's too.
+    stage_app --buildpack "$t/cache-bp" --buildpack "$t/final" --cache-root "$cache"
+    [ "$status" -eq 0 ]
+    run cat "$t/record"
+    [ "${lines[2]}" = "found=$first" ]
+    [ "$(cat "$cache/final/final-file")" = kept ]
+
+    # The cache of a buildpack this staging does not use is deleted.
+    make_cache_supply "$t/other-bp" "$t/other-record"
+    stage_app --buildpack "$t/other-bp" --buildpack "$t/final" --cache-root "$cache"
+    [ "$status" -eq 0 ]
+    [ ! -e "$cache/$hash" ]
+    run ls "$cache"
+    [ "${#lines[@]}" -eq 2 ]
+    [ -d "$cache/final" ]
+}
