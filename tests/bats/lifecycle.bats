@@ -487,3 +487,12 @@ echo "staging $(date +%s%N)" >"$2/left-here"'
     [ "${#lines[@]}" -eq 2 ]
     [ -d "$cache/final" ]
 }
+
+@test "a buildpack whose files sit under one top-level folder still stages" {
+    local t=$BATS_TEST_TMPDIR
+    make_bp "$t/zip-root/nested-bp" supply 'echo "nested supply ran" >"$3/$4/ran"'
+    make_final "$t/final" finalize
+    stage_app --buildpack "$t/zip-root" --buildpack "$t/final"
+    [ "$status" -eq 0 ]
+    [ "$(cat "$t/droplet/deps/0/ran")" = "nested supply ran" ]
+}
