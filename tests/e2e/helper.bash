@@ -76,7 +76,7 @@ e2e_teardown_file() {
 # the built buildpack and the compile-only final buildpack, once per suite, with the
 # registry's binding when e2e_start_registry ran first (as on CF, where bound services are
 # visible at staging). The droplet goes to $E2E_DIR/droplets/NAME, the output beside it in
-# NAME.staging.log.
+# NAME.staging.log. Each app has its own build cache, as on CF (the platform keeps one per app).
 e2e_stage_app() {
     local name=$1 source=$2
     shift 2
@@ -90,7 +90,7 @@ e2e_stage_app() {
     if ! "$E2E_REPO/tests/support/cf-stage" --app "$source" \
             --droplet "$droplet" --app-name "$name" "${services[@]}" \
             --buildpack "$E2E_BUILDPACK" --buildpack "$E2E_FINAL_BUILDPACK" \
-            --cache-root "$E2E_DIR/cache" "$@" >"$log" 2>&1 3>&-; then
+            --cache-root "$E2E_DIR/cache/$name" "$@" >"$log" 2>&1 3>&-; then
         cat "$log" >&2
         e2e_fail "staging $source as $name failed (log above)"
         return 1
