@@ -2,7 +2,8 @@
 # erlang-cluster-buildpack launch wrapper (profile.d).
 #
 # Sourced, never executed, by the shell that then runs the app's start command: the CF
-# launcher's bash (with $1 = the app dir and $2 = the start command) or a `cf ssh` shell.
+# launcher's bash or a `cf ssh` shell. Both are `bash -c SCRIPT ARGV0 APP_DIR COMMAND`; only
+# $0 tells them apart (…/launcher vs …/shell).
 # Staging puts one copy in deps/IDX/profile.d and one in app/.profile.d; whichever is
 # sourced first does the work, the other returns at once. It must be safe under `set -eu`
 # and any IFS, never exit the shell, never evaluate a setting's value, and print one line.
@@ -32,19 +33,30 @@ if [ -z "${ERLANG_CLUSTER_WRAPPER_SOURCED-}" ]; then
         fi
         run_dir="${TMPDIR:-/tmp}/erlang-cluster"
 
-        # The launcher runs `bash -c SCRIPT argv0 APP_DIR START_COMMAND` from the app dir
-        # (= HOME); any other shell is a guest and must not claim the app's node name.
+        # Only the app's start claims its node name. The launcher runs `bash -c SCRIPT
+        # …/launcher APP_DIR START_COMMAND`; `cf ssh` runs the same with …/shell as $0 and the
+        # same $1 and $2, so $0 decides. prepare --launcher also refuses the claim when an
+        # earlier start in this container still holds it (the agent's lock, a live claimer)
+        # and then answers 11: this shell is a guest.
         mode=shell
-        if [ "$#" -ge 2 ] && [ -n "${HOME-}" ] && { [ "$1" = "$HOME" ] || [ "$1" -ef "$HOME" ]; }; then
+        if [ "${0##*/}" = launcher ] && [ "$#" -ge 2 ] && [ -n "${HOME-}" ] &&
+            { [ "$1" = "$HOME" ] || [ "$1" -ef "$HOME" ]; }; then
             mode=launcher
             launcher_start_command="$2"
         fi
 
         if [ "$mode" = launcher ]; then
             "$agent" prepare --run-dir "$run_dir" --launcher "$launcher_start_command" && status=0 || status=$?
-            env_file="$run_dir/env.sh"
+            if [ "$status" -eq 11 ]; then
+                mode=shell
+                status=0
+            fi
         else
             "$agent" prepare --run-dir "$run_dir" --shell && status=0 || status=$?
+        fi
+        if [ "$mode" = launcher ]; then
+            env_file="$run_dir/env.sh"
+        else
             env_file="$run_dir/shell-env.sh"
         fi
         if [ "$status" -ne 0 ]; then

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -184,6 +185,78 @@ int launch_release_name_claim(const char *run_dir, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+/* Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. It
+ * tells a live claim owner from an unrelated process that was given the same PID later. */
+static int process_start_time(pid_t pid, unsigned long long *start)
+{
+    char path[64], *text = NULL, ignored[256];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    if (fs_read_file(path, 4096, &text, NULL, ignored, sizeof ignored) != 0)
+        return -1;
+    /* The command name (field 2) may hold blanks and parentheses: count after the last ')'. */
+    const char *p = strrchr(text, ')');
+    int field = 2;
+    while (p != NULL && *p && field < 22) {
+        p = strchr(p + 1, ' ');
+        if (p != NULL)
+            field++;
+    }
+    int rc = p != NULL && field == 22 && sscanf(p, " %llu", start) == 1 ? 0 : -1;
+    free(text);
+    return rc;
+}
+
+int launch_record_claim_owner(const char *run_dir, pid_t owner, char *err, size_t errlen)
+{
+    unsigned long long start;
+    char path[PATH_MAX], line[64];
+    if (process_start_time(owner, &start) != 0) {
+        set_err(err, errlen, "cannot read the start time of process %ld", (long)owner);
+        return -1;
+    }
+    if (path_join(path, sizeof path, run_dir, RUN_FILE_CLAIM_OWNER) != 0) {
+        set_err(err, errlen, "run dir path too long: %s", run_dir);
+        return -1;
+    }
+    int n = snprintf(line, sizeof line, "%ld %llu\n", (long)owner, start);
+    return fs_write_atomic(path, line, (size_t)n, 0600, err, errlen);
+}
+
+/* Probing takes a shared lock for an instant: an agent starting at that very moment would
+ * take itself for a second one. Only a second launcher in a running container probes. */
+static bool agent_lock_held(const char *run_dir)
+{
+    char path[PATH_MAX];
+    if (path_join(path, sizeof path, run_dir, RUN_FILE_AGENT_LOCK) != 0)
+        return false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return false;
+    bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
+
+bool launch_claim_live(const char *run_dir, char *why, size_t whylen)
+{
+    char path[PATH_MAX], *text = NULL, ignored[256];
+    if (agent_lock_held(run_dir)) {
+        set_err(why, whylen, "the app's agent holds %s/" RUN_FILE_AGENT_LOCK, run_dir);
+        return true;
+    }
+    if (path_join(path, sizeof path, run_dir, RUN_FILE_CLAIM_OWNER) != 0 ||
+        fs_read_file(path, 64, &text, NULL, ignored, sizeof ignored) != 0)
+        return false;
+    long pid;
+    unsigned long long recorded, now;
+    bool live = sscanf(text, "%ld %llu", &pid, &recorded) == 2 && pid > 0 &&
+                process_start_time((pid_t)pid, &now) == 0 && now == recorded;
+    free(text);
+    if (live)
+        set_err(why, whylen, "process %ld, which claimed it, still runs", pid);
+    return live;
 }
 
 static bool is_release_command(const char *word)
@@ -665,6 +738,10 @@ static int write_launch_files(const struct prepare_request *req, char *const *en
                 write_run_file(req->run_dir, RUN_FILE_VM_ARGS, vm_args.data, err, errlen) != 0)
                 goto out;
         }
+        /* The shell that runs prepare becomes the app by exec: while it lives, so does the
+         * claim, and a later --launcher in this container is refused. */
+        if (launch_record_claim_owner(req->run_dir, getppid(), err, errlen) != 0)
+            goto out;
         /* relx: the name is in vm.args; a Mix release passes --name itself. */
         if (sb_append(&node, "") != 0 ||
             (st->style == START_STYLE_ERL && sb_appendf(&node, "-name %s\n", st->node_name)) ||
@@ -765,8 +842,11 @@ static void print_usage(FILE *to)
             "Writes the launch files into DIR (default ${TMPDIR:-/tmp}/" RUN_DIR_NAME ").\n"
             "ERLANG_CLUSTER_START_STYLE (auto|erl|mix-release|relx, default auto) says how\n"
             "the app's BEAM is started; auto detects it from START_COMMAND.\n"
-            "Exit status: 0 clustered, %d not clustered (disabled, process type), else error.\n",
-            PREPARE_NOT_CLUSTERED);
+            "--launcher claims the app's node name, unless an earlier start in this container\n"
+            "still holds it: then it writes what --shell writes and exits %d.\n"
+            "Exit status: 0 clustered, %d not clustered (disabled, process type), %d guest,\n"
+            "else error.\n",
+            PREPARE_GUEST, PREPARE_NOT_CLUSTERED, PREPARE_GUEST);
 }
 
 int launch_prepare_main(int argc, char **argv)
@@ -803,9 +883,23 @@ int launch_prepare_main(int argc, char **argv)
         req.run_dir = default_run_dir;
     }
 
+    /* The app's name is claimed once per container: a second --launcher (a cf ssh shell
+     * the wrapper took for the launcher, a sidecar) gets what --shell gets. */
+    char claimed_by[PATH_MAX + 128] = "";
+    bool refused = req.launcher && launch_claim_live(req.run_dir, claimed_by, sizeof claimed_by);
+    if (refused) {
+        req.launcher = false;
+        req.start_command = NULL;
+    }
+
     struct prepare_state st = {.style = START_STYLE_ERL};
     char err[1024] = "";
     int status = prepare(&req, environ, &st, err, sizeof err);
+    if (refused && status == PREPARE_CLUSTERED) {
+        fprintf(stderr, LOG_PREFIX "not claiming the app's node name again (%s); this shell "
+                "starts guest BEAMs (" RUN_FILE_SHELL_ENV ")\n", claimed_by);
+        status = PREPARE_GUEST;
+    }
     if (status == PREPARE_FAILED) {
         fprintf(stderr, NOT_CLUSTERING "%s\n", err);
     } else if (status == PREPARE_NOT_CLUSTERED) {

@@ -107,7 +107,7 @@ static char *default_config_path(void)
 
 static int take_lock(const char *run_dir, const struct log_sink *log, int *lock_fd)
 {
-    char *path = fs_join(run_dir, "agent.lock");
+    char *path = fs_join(run_dir, RUN_FILE_AGENT_LOCK);
     if (!path) {
         LOG_ERROR(log, "out of memory");
         return -1;
@@ -456,7 +456,7 @@ static int status_main(int argc, char **argv)
         run_dir = buf;
     }
     char *path = fs_join(run_dir, "status.json");
-    char *lock_path = fs_join(run_dir, "agent.lock");
+    char *lock_path = fs_join(run_dir, RUN_FILE_AGENT_LOCK);
     char *json = NULL;
     char err[512];
     int rc = 1;

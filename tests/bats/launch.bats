@@ -21,7 +21,8 @@ droplet_cookie() {
     cat "$DROPLET/app/.erlang.cookie"
 }
 
-# A `cf ssh` shell in the instance (same instance options as its launch).
+# A `cf ssh` shell in the instance (same instance options as its launch); an empty command
+# is an interactive `cf ssh` that reads its commands from stdin.
 ssh_run() {
     local cmd=$1
     shift
@@ -29,7 +30,77 @@ ssh_run() {
         "$@" --ssh "$cmd"
 }
 
-# Runs the wrapper the way the launcher does, but in a hostile shell (set -eu, pipefail, IFS=:) and
+# An interactive `cf ssh` on a terminal, as `cf ssh` allocates one: script(1) runs the
+# session, the test types into a FIFO and reads the transcript (TERMINAL_LOG).
+ssh_terminal_start() { # instance options...
+    TERMINAL_LOG="$BATS_TEST_TMPDIR/terminal.log"
+    mkfifo "$BATS_TEST_TMPDIR/terminal.in"
+    in_ns timeout 120 script -qec "$(printf '%q ' "$LIFECYCLE_SUPPORT/cf-launch" \
+        --droplet "$DROPLET" --root "$INSTANCE_ROOT" "$@" --ssh '')" /dev/null \
+        <"$BATS_TEST_TMPDIR/terminal.in" >"$TERMINAL_LOG" 2>&1 &
+    TERMINAL_PID=$!
+    exec {TERMINAL_IN}>"$BATS_TEST_TMPDIR/terminal.in"
+    # The client's terminal type, and a prompt the echo of this line does not contain.
+    printf '%s\n' "export TERM=xterm PS1='ssh''> '" >&"$TERMINAL_IN"
+}
+
+terminal_shows() { # COUNT TEXT
+    [ "$(grep -oF -- "$2" "$TERMINAL_LOG" | wc -l)" -ge "$1" ]
+}
+
+# Types INPUT once TEXT shows COUNT times in the transcript (bounded wait).
+ssh_terminal_type_after() { # COUNT TEXT INPUT
+    wait_until 30 terminal_shows "$1" "$2" || { cat "$TERMINAL_LOG" >&2; return 1; }
+    printf '%s' "$3" >&"$TERMINAL_IN"
+}
+
+# Ends the session (`exit` after COUNT prompts) and puts the transcript in output.
+ssh_terminal_end() { # COUNT
+    ssh_terminal_type_after "$1" 'ssh> ' $'exit\n'
+    wait "$TERMINAL_PID"
+    exec {TERMINAL_IN}>&-
+    output=$(cat "$TERMINAL_LOG")
+}
+
+# The `run` agents of the test's namespace, one PID a line.
+agent_pids() {
+    local pid
+    for pid in $(ip netns pids "$LIFECYCLE_NS"); do
+        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q '/erlang-cluster-agent run ' &&
+            echo "$pid"
+    done
+    return 0
+}
+
+no_agent_runs() {
+    [ -z "$(agent_pids)" ]
+}
+
+# What no guest may change once the app is up: the claim file and the launch files beside
+# it (inode, modification time, content) and the one agent.
+claim_snapshot() {
+    local run_dir="$INSTANCE_ROOT/tmp/erlang-cluster" files=(node.args node_name start_style claim_owner env.sh)
+    (cd "$run_dir" && stat -c '%n %i %y' "${files[@]}" && sha256sum "${files[@]}")
+    echo "agents: $(agent_pids | tr '\n' ' ')"
+}
+
+# Waits until the agent has handed the claim over (node.args = guest flags), then records
+# the claim snapshot in CLAIM_BEFORE.
+claim_settled() {
+    local run_dir="$INSTANCE_ROOT/tmp/erlang-cluster"
+    wait_until 20 cmp -s "$run_dir/guest.args" "$run_dir/node.args"
+    CLAIM_BEFORE=$(claim_snapshot)
+    [ "$(agent_pids | wc -l)" -eq 1 ]
+}
+
+# The app's own BEAM starts a BEAM (os:cmd, its environment): it gets no name.
+assert_app_spawns_a_guest() { # NODE
+    run probe_rpc "$1" os cmd "[\"erl -noshell -eval 'erlang:display(node()), halt().'\"]"
+    [[ "$output" == *"'nonode@nohost'"* ]]
+}
+
+# Runs the wrapper the way the launcher does (or, with WRAPPER_ARGV0=…/shell, as cf ssh
+# does), but in a hostile shell (set -eu, pipefail, IFS=:) and
 # without starting anything: prints "shell survived" and the exported env afterwards. Output
 # goes through a file: the agent the wrapper starts keeps running (in the test's namespace,
 # ended by teardown) and must not hold a pipe open.
@@ -45,7 +116,7 @@ source_wrapper_in_hostile_shell() {
                 if [ -f "$f" ]; then . "$f"; fi
             done
             echo "shell survived"
-            env' launcher "$root/app" "$start" >"$out" 2>&1 </dev/null || status=$?
+            env' "${WRAPPER_ARGV0:-/tmp/lifecycle/launcher}" "$root/app" "$start" >"$out" 2>&1 </dev/null || status=$?
     cat "$out"
     return "$status"
 }
@@ -121,6 +192,94 @@ vcap_application_json() { # NAME PROCESS_TYPE
         --ip 127.0.0.5 --app-name elixir-app --start-command "$start"
     [ "$status" -eq 0 ]
     [ "${lines[-1]}" = elixir-app@127.0.0.5 ]
+}
+
+@test "after cf ssh sessions (interactive and -c) the app keeps its claim and one agent, and its own new BEAMs are guests" {
+    droplet_for erl-app compile-only
+    launch_instance web0 --ip 127.0.0.5 --app-name erl-app
+    wait_for_node erl-app@127.0.0.5 "$(droplet_cookie)"
+    claim_settled
+    ssh_terminal_start --ip 127.0.0.5 --app-name erl-app
+    ssh_terminal_type_after 1 'ssh> ' \
+        $'erl -noshell -eval \'io:format("interactive ~p~n", [node()]), halt().\'\n'
+    ssh_terminal_type_after 2 'ssh> ' \
+        $'erl -noshell -name rem2@127.0.0.5 -eval \'io:format("interactive ~p~n", [net_adm:ping(list_to_atom("erl-app@127.0.0.5"))]), halt().\'\n'
+    ssh_terminal_end 3
+    [[ "$output" == *"interactive nonode@nohost"* ]]
+    [[ "$output" == *"interactive pong"* ]]
+    [[ "$output" != *"another agent"* ]]
+    run ssh_run "erl -noshell -name rem1@127.0.0.5 -eval 'io:format(\"~p~n\", [net_adm:ping(list_to_atom(\"erl-app@127.0.0.5\"))]), halt().'" \
+        --ip 127.0.0.5 --app-name erl-app
+    [ "${lines[-1]}" = pong ]
+    [[ "$output" != *"another agent"* ]]
+    [ "$(claim_snapshot)" = "$CLAIM_BEFORE" ]
+    assert_app_spawns_a_guest erl-app@127.0.0.5
+    assert_app_env_guests_do_not_collide erl-app@127.0.0.5
+    [ "$(claim_snapshot)" = "$CLAIM_BEFORE" ]
+}
+
+@test "after cf ssh sessions a Mix release's rpc and iex --remsh reach the app and the claim is untouched" {
+    droplet_for elixir-app compile-only
+    local start='_build/prod/rel/cluster_app/bin/cluster_app start'
+    launch_instance web0 --ip 127.0.0.5 --app-name elixir-app --start-command "$start"
+    wait_for_node elixir-app@127.0.0.5 "$(droplet_cookie)"
+    claim_settled
+    ssh_terminal_start --ip 127.0.0.5 --app-name elixir-app --start-command "$start"
+    ssh_terminal_type_after 1 'ssh> ' $'iex --name rem3@127.0.0.5 --remsh elixir-app@127.0.0.5\n'
+    ssh_terminal_type_after 1 'iex(elixir-app@127.0.0.5)1> ' $'IO.puts("remsh on #{node()}")\n'
+    # Ctrl-G q leaves the remote shell; the app's node runs on.
+    ssh_terminal_type_after 1 'iex(elixir-app@127.0.0.5)2> ' $'\a'
+    ssh_terminal_type_after 1 ' --> ' $'q\n'
+    ssh_terminal_type_after 2 'ssh> ' \
+        $'_build/prod/rel/cluster_app/bin/cluster_app rpc \'IO.puts("rpc on #{node()}")\'\n'
+    ssh_terminal_end 3
+    [[ "$output" == *"remsh on elixir-app@127.0.0.5"* ]]
+    [[ "$output" == *"rpc on elixir-app@127.0.0.5"* ]]
+    [[ "$output" != *"another agent"* ]]
+    run ssh_run "_build/prod/rel/cluster_app/bin/cluster_app rpc 'IO.puts(node())'" \
+        --ip 127.0.0.5 --app-name elixir-app --start-command "$start"
+    [ "${lines[-1]}" = elixir-app@127.0.0.5 ]
+    [ "$(claim_snapshot)" = "$CLAIM_BEFORE" ]
+}
+
+@test "after cf ssh sessions relx's ping still reaches the app and the claim is untouched" {
+    droplet_for relx-app compile-only
+    launch_instance web0 --ip 127.0.0.9 --app-name relx-app
+    wait_for_node relx-app@127.0.0.9 "$(droplet_cookie)"
+    claim_settled
+    ssh_terminal_start --ip 127.0.0.9 --app-name relx-app
+    ssh_terminal_type_after 1 'ssh> ' $'_build/prod/rel/relx_app/bin/relx_app ping\n'
+    ssh_terminal_end 2
+    [[ "$output" == *$'\npong\r\n'* ]]
+    run ssh_run "_build/prod/rel/relx_app/bin/relx_app ping" --ip 127.0.0.9 --app-name relx-app
+    [ "${lines[-1]}" = pong ]
+    [ "$(claim_snapshot)" = "$CLAIM_BEFORE" ]
+}
+
+@test "prepare --launcher in a running instance refuses to claim the name again, in one line, and acts as --shell" {
+    droplet_for erl-app compile-only
+    launch_instance web0 --ip 127.0.0.5 --app-name erl-app
+    wait_for_node erl-app@127.0.0.5 "$(droplet_cookie)"
+    claim_settled
+    local run_dir="$INSTANCE_ROOT/tmp/erlang-cluster" prepare
+    # shellcheck disable=SC2016 # expanded in the instance's shell
+    prepare='"$DEPS_DIR"/*/bin/erlang-cluster-agent prepare --launcher "erl -noshell"; echo "status=$?"'
+    rm -f "$run_dir/shell-env.sh"
+    run ssh_run "$prepare" --ip 127.0.0.5 --app-name erl-app
+    [ "${lines[-1]}" = status=11 ]
+    [ "${#lines[@]}" -eq 2 ]
+    [ "${lines[0]}" = "erlang-cluster: not claiming the app's node name again (the app's agent holds $run_dir/agent.lock); this shell starts guest BEAMs (shell-env.sh)" ]
+    grep -qF "guest.args" "$run_dir/shell-env.sh"
+    [ "$(claim_snapshot)" = "$CLAIM_BEFORE" ]
+    # Without the agent, the app's process (the launcher's PID) still holds the claim.
+    kill -KILL "$(agent_pids)"
+    wait_until 10 no_agent_runs
+    run ssh_run "$prepare" --ip 127.0.0.5 --app-name erl-app
+    [ "${lines[-1]}" = status=11 ]
+    [[ "${lines[0]}" == *"(process $INSTANCE_PID, which claimed it, still runs)"* ]]
+    run probe_rpc erl-app@127.0.0.5 erlang node '[]'
+    [ "$output" = "'erl-app@127.0.0.5'" ]
+    [ "$(claim_snapshot | sed '$d')" = "$(sed '$d' <<<"$CLAIM_BEFORE")" ]
 }
 
 # assert_app_env_guests_do_not_collide NODE: like a mix task the app spawns, BEAMs started
@@ -303,6 +462,20 @@ assert_app_env_guests_do_not_collide() {
     grep -qx -- '-dist_listen false' "$root/tmp/erlang-cluster/guest.args"
     run grep -c -- '-name' "$root/tmp/erlang-cluster/guest.args"
     [ "$output" = 0 ]
+}
+
+@test "sourced by cf ssh's shell (same \$1 and \$2 as the launcher) the wrapper claims nothing and starts no agent" {
+    droplet_for erl-app compile-only
+    local root="$BATS_TEST_TMPDIR/root"
+    cp -a "$DROPLET/." "$root/"
+    WRAPPER_ARGV0=/tmp/lifecycle/shell run source_wrapper_in_hostile_shell "$root" "bash" \
+        "VCAP_APPLICATION=$(vcap_application_json erl-app web)"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"shell survived"* ]]
+    [[ "$output" == *"ERL_AFLAGS=-args_file '$root/tmp/erlang-cluster/guest.args'"* ]]
+    [ ! -e "$root/tmp/erlang-cluster/node.args" ]
+    [ ! -e "$root/tmp/erlang-cluster/claim_owner" ]
+    [ -z "$(agent_pids)" ]
 }
 
 @test "hostile values that do reach the env file (cookie, the user's ERL_AFLAGS) are exported verbatim, never run" {

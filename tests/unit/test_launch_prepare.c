@@ -1,5 +1,5 @@
 /* Launch preparation: start-style detection from start commands, the name claim hand-over,
- * and the default run dir. (The files prepare writes are checked end to end in
+ * which earlier claims a second --launcher must refuse, and the default run dir. (The files prepare writes are checked end to end in
  * tests/bats/launch.bats, under the local launcher.) */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -160,6 +164,90 @@ static void releasing_the_claim_without_guest_flags_fails_clearly(void **state)
     assert_non_null(strstr(fx->err, "guest.args"));
 }
 
+static void an_empty_run_dir_holds_no_live_claim(void **state)
+{
+    struct fixture *fx = *state;
+    char why[512] = "";
+    assert_false(launch_claim_live(fx->dir, why, sizeof why));
+    char missing[128];
+    snprintf(missing, sizeof missing, "%s/not-created-yet", fx->dir);
+    assert_false(launch_claim_live(missing, why, sizeof why));
+}
+
+static void a_held_agent_lock_is_a_live_claim_until_released(void **state)
+{
+    struct fixture *fx = *state;
+    char path[128], why[512] = "";
+    snprintf(path, sizeof path, "%s/" RUN_FILE_AGENT_LOCK, fx->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    assert_true(launch_claim_live(fx->dir, why, sizeof why));
+    assert_non_null(strstr(why, path));
+    /* The agent is gone: its lock file alone claims nothing. */
+    assert_int_equal(close(fd), 0);
+    assert_false(launch_claim_live(fx->dir, why, sizeof why));
+}
+
+static void a_running_claimer_is_a_live_claim(void **state)
+{
+    struct fixture *fx = *state;
+    char why[512] = "", pid[32];
+    assert_int_equal(launch_record_claim_owner(fx->dir, getpid(), fx->err, sizeof fx->err), 0);
+    assert_true(launch_claim_live(fx->dir, why, sizeof why));
+    snprintf(pid, sizeof pid, "process %ld,", (long)getpid());
+    assert_non_null(strstr(why, pid));
+}
+
+static void a_claimer_that_has_exited_holds_no_claim(void **state)
+{
+    struct fixture *fx = *state;
+    char why[512] = "";
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    assert_int_equal(launch_record_claim_owner(fx->dir, child, fx->err, sizeof fx->err), 0);
+    assert_true(launch_claim_live(fx->dir, why, sizeof why));
+    assert_int_equal(kill(child, SIGKILL), 0);
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    assert_false(launch_claim_live(fx->dir, why, sizeof why));
+}
+
+/* A PID given to another process later (other start time) or a mangled record is no claim. */
+static void a_reused_pid_or_a_mangled_record_holds_no_claim(void **state)
+{
+    struct fixture *fx = *state;
+    char why[512] = "", path[128], *text = NULL, line[64];
+    assert_int_equal(launch_record_claim_owner(fx->dir, getpid(), fx->err, sizeof fx->err), 0);
+    snprintf(path, sizeof path, "%s/" RUN_FILE_CLAIM_OWNER, fx->dir);
+    assert_int_equal(fs_read_file(path, 64, &text, NULL, fx->err, sizeof fx->err), 0);
+    long pid;
+    unsigned long long start;
+    assert_int_equal(sscanf(text, "%ld %llu", &pid, &start), 2);
+    free(text);
+    assert_int_equal(pid, (long)getpid());
+    snprintf(line, sizeof line, "%ld %llu\n", pid, start + 1);
+    write_file(fx->dir, RUN_FILE_CLAIM_OWNER, line);
+    assert_false(launch_claim_live(fx->dir, why, sizeof why));
+    write_file(fx->dir, RUN_FILE_CLAIM_OWNER, "not a pid\n");
+    assert_false(launch_claim_live(fx->dir, why, sizeof why));
+}
+
+static void recording_a_process_that_does_not_exist_fails_clearly(void **state)
+{
+    struct fixture *fx = *state;
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(0);
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    assert_int_equal(launch_record_claim_owner(fx->dir, child, fx->err, sizeof fx->err), -1);
+    assert_non_null(strstr(fx->err, "start time"));
+}
+
 static void the_default_run_dir_is_under_tmpdir(void **state)
 {
     (void)state;
@@ -190,6 +278,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(releasing_the_claim_puts_the_guest_flags_in_node_args,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(releasing_the_claim_without_guest_flags_fails_clearly,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(an_empty_run_dir_holds_no_live_claim, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_held_agent_lock_is_a_live_claim_until_released, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_running_claimer_is_a_live_claim, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_claimer_that_has_exited_holds_no_claim, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_reused_pid_or_a_mangled_record_holds_no_claim, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(recording_a_process_that_does_not_exist_fails_clearly,
                                         setup, teardown),
         cmocka_unit_test(the_default_run_dir_is_under_tmpdir),
     };
