@@ -46,6 +46,18 @@ int erlang_node_connect_peer(struct erlang_node *node, const char *peer, unsigne
  * connection is gone (the node stopped or dropped us). */
 int erlang_node_handle_input(struct erlang_node *node, char *err, size_t errlen);
 
+/* Dials peer itself, with the app node's cookie, and tells apart a peer that refuses the
+ * cookie (PEER_PROBE_COOKIE_REFUSED: it closed the connection on our challenge reply) from
+ * one that does not answer. An accepted probe connection is closed at once. err says what
+ * happened in every case but ACCEPTED. */
+enum peer_probe {
+    PEER_PROBE_ACCEPTED,
+    PEER_PROBE_COOKIE_REFUSED,
+    PEER_PROBE_UNREACHABLE,
+};
+enum peer_probe erlang_node_probe_peer(struct erlang_node *node, const char *peer,
+                                       unsigned timeout_ms, char *err, size_t errlen);
+
 /* Reads the cookie from a cookie file (first line, trimmed). malloc'd; NULL with err set. */
 char *erlang_read_cookie(const char *path, char *err, size_t errlen);
 

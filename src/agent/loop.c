@@ -28,6 +28,11 @@
 #define STOP_BUDGET_MS 900          /* signal to DELETE done: under a second */
 #define REPEAT_LOG_MS 60000         /* a repeated error is logged at most this often */
 #define MAX_WAIT_MS 30000
+/* A peer that refused our cookie keeps refusing until it restarts (the cookie is fixed for a
+ * node's life), and every refusal is a few lines in its log: try it rarely. */
+#define COOKIE_REFUSED_RETRY_MS 600000
+#define PROBE_TIMEOUT_MS 1000
+#define PROBE_BUDGET_MS 1000        /* probing per look, so dead peers never stall the loop */
 
 struct loop_state {
     const struct loop_settings *cfg;
@@ -52,8 +57,7 @@ struct loop_state {
     int64_t node_wait_logged_at;
     const char *state_name;
 
-    char last_error[512];
-    time_t last_error_at;
+    struct status_error last_error;
     time_t registered_at;
     time_t last_discovery_at;
     char *last_status;
@@ -84,15 +88,11 @@ int64_t loop_poll_interval_ms(bool starting, bool mesh_complete, bool fresh_unco
     return (int64_t)poll_interval_s * 1000;
 }
 
-static void note_error(struct loop_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note_error(struct loop_state *st, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(st->last_error, sizeof st->last_error, fmt, ap);
-    va_end(ap);
-    st->last_error_at = time(NULL);
-}
+/* The last error `status` shows; a condition that goes away clears its own kind. */
+#define note_error(st, kind, ...) status_error_set(&(st)->last_error, (kind), time(NULL), __VA_ARGS__)
+#define NODE_ERR STATUS_ERROR_NODE
+#define REGISTRY_ERR STATUS_ERROR_REGISTRY
+#define PEER_ERR STATUS_ERROR_PEER
 
 static int64_t current_interval(const struct loop_state *st, int64_t now)
 {
@@ -115,6 +115,7 @@ static void registry_ok(struct loop_state *st, bool discovery)
     st->registry_down = false;
     st->registry_down_for_discovery = false;
     st->registry_failures = 0;
+    status_error_clear(&st->last_error, REGISTRY_ERR);
 }
 
 /* Counts a failed registry call, logs it (once, then at most every REPEAT_LOG_MS) and returns
@@ -132,7 +133,7 @@ static int64_t registry_failed(struct loop_state *st, int64_t now, const char *w
     if (cap < 1000)
         cap = 1000;
     int64_t delay = registry_backoff_ms(st->registry_failures, cap, random);
-    note_error(st, "%s: %s", what, err);
+    note_error(st, REGISTRY_ERR, "%s: %s", what, err);
     if (!st->registry_down) {
         LOG_WARN(st->log, "registry unreachable: %s: %s (retrying with backoff; connected peers "
                           "stay connected)",
@@ -184,7 +185,7 @@ static bool registry_step(struct loop_state *st, int64_t now)
             registry_ok(st, false);
             LOG_WARN(st->log, "the registry no longer knows this instance (renewal answered "
                               "404); registering again");
-            note_error(st, "%s", err);
+            note_error(st, REGISTRY_ERR, "%s", err);
             st->registered = false;
             st->registered_at = 0;
             return registry_step(st, monotonic_ms());
@@ -239,6 +240,44 @@ static bool signal_pending(const struct loop_state *st)
     return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
 }
 
+static const struct peer *peer_named(const struct loop_state *st, const char *name)
+{
+    for (size_t i = 0; i < st->peers.len; i++)
+        if (strcmp(st->peers.items[i].name, name) == 0)
+            return &st->peers.items[i];
+    return NULL;
+}
+
+/* A due peer that an earlier attempt did not connect (or that refused our cookie) is dialled
+ * by the agent itself first: the app node's connect_node only says false, and a peer with
+ * another cookie would log a refusal for every attempt. Returns false when the peer refused
+ * our cookie: it is not asked for again until its long retry interval has passed. */
+static bool worth_connecting(struct loop_state *st, const char *name)
+{
+    const struct peer *p = peer_named(st, name);
+    if (p == NULL || (p->failures < 2 && !p->cookie_refused))
+        return true;
+    char err[512];
+    int64_t now = monotonic_ms();
+    switch (erlang_node_probe_peer(st->node, name, PROBE_TIMEOUT_MS, err, sizeof err)) {
+    case PEER_PROBE_COOKIE_REFUSED:
+        note_error(st, PEER_ERR, "%s", err);
+        if (peer_set_mark_cookie_refused(&st->peers, name, now)) /* news: said once */
+            LOG_WARN(st->log, "%s (another droplet whose build cache was cleared, or another "
+                              "app with cluster name %s); not connecting, retrying every %d "
+                              "min; give both the same ERLANG_CLUSTER_COOKIE to join them",
+                     err, st->cfg->cluster, COOKIE_REFUSED_RETRY_MS / 60000);
+        return false;
+    case PEER_PROBE_ACCEPTED:
+        if (peer_set_clear_cookie_refused(&st->peers, name))
+            LOG_INFO(st->log, "%s accepts our cookie now; connecting", name);
+        return true;
+    default:
+        LOG_DEBUG(st->log, "probe: %s", err);
+        return true;
+    }
+}
+
 static int check_peers(struct loop_state *st, int64_t now)
 {
     char err[512];
@@ -249,20 +288,21 @@ static int check_peers(struct loop_state *st, int64_t now)
         char cerr[512];
         int rc = erlang_node_connect(st->node, NODE_CONNECT_TIMEOUT_MS, cerr, sizeof cerr);
         if (rc == ERLANG_NODE_SLOW) {
-            note_error(st, "%s", cerr);
+            note_error(st, NODE_ERR, "%s", cerr);
             st->check_at = now + FAST_POLL_MS;
             return 0;
         }
         if (rc != 0) {
-            note_error(st, "%s", cerr);
+            note_error(st, NODE_ERR, "%s", cerr);
             LOG_INFO(st->log, "app node %s is gone (%s)", st->cfg->node_name, cerr);
             return -1;
         }
         /* Connected again: the node is alive but was slow; look again soon. */
-        note_error(st, "%s", err);
+        note_error(st, NODE_ERR, "%s", err);
         st->check_at = now + FAST_POLL_MS;
         return 0;
     }
+    status_error_clear(&st->last_error, NODE_ERR); /* the node answered */
     struct peer_changes changes = {0};
     if (peer_set_update_connected(&st->peers, &nodes, now, &changes) != 0)
         LOG_ERROR(st->log, "cannot record connected peers: out of memory");
@@ -276,12 +316,15 @@ static int check_peers(struct loop_state *st, int64_t now)
     struct strlist due = {0};
     if (peer_set_take_due(&st->peers, now, &due) != 0)
         LOG_ERROR(st->log, "cannot schedule peer connections: out of memory");
+    int64_t probe_deadline = monotonic_ms() + PROBE_BUDGET_MS;
     for (size_t i = 0; i < due.len; i++) {
         if (signal_pending(st))
             break; /* stopping comes first */
+        if (monotonic_ms() < probe_deadline && !worth_connecting(st, due.items[i]))
+            continue;
         LOG_DEBUG(st->log, "asking %s to connect to %s", st->cfg->node_name, due.items[i]);
         if (erlang_node_connect_peer(st->node, due.items[i], RPC_TIMEOUT_MS, err, sizeof err) != 0) {
-            note_error(st, "%s", err);
+            note_error(st, NODE_ERR, "%s", err);
             if (now - st->peer_error_logged_at >= REPEAT_LOG_MS) {
                 LOG_WARN(st->log, "%s", err);
                 st->peer_error_logged_at = now;
@@ -289,6 +332,8 @@ static int check_peers(struct loop_state *st, int64_t now)
             break; /* the connection was reset; the next look reconnects */
         }
     }
+    if (!peer_set_has_cookie_refused(&st->peers))
+        status_error_clear(&st->last_error, PEER_ERR);
     /* A fresh connection attempt shows in nodes() within about a second. */
     st->check_at = now + (due.len > 0 ? FAST_POLL_MS : current_interval(st, now));
     strlist_clear(&due);
@@ -310,8 +355,8 @@ static void write_status(struct loop_state *st)
                                             : "not registered",
         .registry = st->registry_down ? "unreachable" : "reachable",
         .instance_id = st->cfg->instance_id,
-        .last_error = st->last_error[0] ? st->last_error : NULL,
-        .last_error_at = st->last_error_at,
+        .last_error = st->last_error.text[0] ? st->last_error.text : NULL,
+        .last_error_at = st->last_error.at,
         .registered_at = st->registered_at,
         .last_discovery_at = st->last_discovery_at,
         .peers = &st->peers,
@@ -344,6 +389,7 @@ static void on_node_up(struct loop_state *st, int64_t now)
     st->check_at = now;
     st->discover_at = now;
     st->registry_retry_at = now;
+    status_error_clear(&st->last_error, NODE_ERR); /* start-up refusals are history now */
     LOG_INFO(st->log, "app node %s is up", st->cfg->node_name);
     if (st->cfg->run_dir) {
         char err[512];
@@ -383,7 +429,7 @@ static void stop(struct loop_state *st, int64_t stop_at, const char *why)
             st->registered = false;
             LOG_INFO(st->log, "deregistered from the %s registry (%s)", st->reg->name, why);
         } else {
-            note_error(st, "deregistration: %s", err);
+            note_error(st, REGISTRY_ERR, "deregistration: %s", err);
             LOG_WARN(st->log, "deregistration failed (%s): %s; the registry will expire the lease",
                      why, err);
         }
@@ -399,6 +445,7 @@ int agent_loop_run(const struct loop_settings *cfg, struct registry_backend *reg
     struct loop_state st = {.cfg = cfg, .reg = registry, .node = node, .log = log,
                             .state_name = "waiting-for-node"};
     peer_set_init(&st.peers, PEER_BACKOFF_BASE_MS, PEER_BACKOFF_CAP_MS);
+    st.peers.refused_retry_ms = COOKIE_REFUSED_RETRY_MS;
     int64_t start = monotonic_ms();
     int64_t node_deadline = start + (int64_t)cfg->node_wait_s * 1000;
     int exit_code = 0;
@@ -414,7 +461,7 @@ int agent_loop_run(const struct loop_settings *cfg, struct registry_backend *reg
             if (erlang_node_connect(node, NODE_CONNECT_TIMEOUT_MS, err, sizeof err) == 0) {
                 on_node_up(&st, monotonic_ms());
             } else {
-                note_error(&st, "%s", err);
+                note_error(&st, NODE_ERR, "%s", err);
                 now = monotonic_ms();
                 if (now >= node_deadline) {
                     LOG_ERROR(log, "app node %s did not come up within %d s: %s", cfg->node_name,
@@ -487,7 +534,7 @@ int agent_loop_run(const struct loop_settings *cfg, struct registry_backend *reg
                                                           sizeof cerr)
                                     : -1;
                 if (rc != 0) {
-                    note_error(&st, "%s", err);
+                    note_error(&st, NODE_ERR, "%s", err);
                     if (st.node_up && rc != ERLANG_NODE_SLOW) {
                         LOG_INFO(log, "app node %s is gone (%s)", cfg->node_name, err);
                         stop(&st, lost_at, "app node gone");

@@ -10,6 +10,43 @@ void peer_set_init(struct peer_set *set, int64_t backoff_base_ms, int64_t backof
     memset(set, 0, sizeof *set);
     set->backoff_base_ms = backoff_base_ms;
     set->backoff_cap_ms = backoff_cap_ms;
+    set->refused_retry_ms = backoff_cap_ms;
+}
+
+static struct peer *find_peer(struct peer_set *set, const char *name)
+{
+    for (size_t i = 0; i < set->len; i++)
+        if (strcmp(set->items[i].name, name) == 0)
+            return &set->items[i];
+    return NULL;
+}
+
+bool peer_set_mark_cookie_refused(struct peer_set *set, const char *name, int64_t now_ms)
+{
+    struct peer *p = find_peer(set, name);
+    if (p == NULL)
+        return false;
+    bool news = !p->cookie_refused;
+    p->cookie_refused = true;
+    p->next_attempt_ms = now_ms + set->refused_retry_ms;
+    return news;
+}
+
+bool peer_set_clear_cookie_refused(struct peer_set *set, const char *name)
+{
+    struct peer *p = find_peer(set, name);
+    if (p == NULL || !p->cookie_refused)
+        return false;
+    p->cookie_refused = false;
+    return true;
+}
+
+bool peer_set_has_cookie_refused(const struct peer_set *set)
+{
+    for (size_t i = 0; i < set->len; i++)
+        if (set->items[i].wanted && !set->items[i].connected && set->items[i].cookie_refused)
+            return true;
+    return false;
 }
 
 void peer_set_free(struct peer_set *set)
@@ -121,6 +158,7 @@ int peer_set_update_connected(struct peer_set *set, const struct strlist *nodes,
                 break;
             }
             p->failures = 0;
+            p->cookie_refused = false;
         } else if (!now_connected && p->connected) {
             if (strlist_add(&changes->lost, p->name) != 0) {
                 status = -1;
@@ -167,7 +205,8 @@ int peer_set_take_due(struct peer_set *set, int64_t now_ms, struct strlist *due)
         if (strlist_add(due, p->name) != 0)
             return -1;
         p->failures++;
-        p->next_attempt_ms = now_ms + peer_backoff_ms(set, p->failures);
+        p->next_attempt_ms =
+            now_ms + (p->cookie_refused ? set->refused_retry_ms : peer_backoff_ms(set, p->failures));
     }
     return 0;
 }
@@ -195,7 +234,7 @@ bool peer_set_has_fresh_unconnected(const struct peer_set *set, unsigned max_fai
 {
     for (size_t i = 0; i < set->len; i++) {
         const struct peer *p = &set->items[i];
-        if (p->wanted && !p->connected && p->failures < max_failures)
+        if (p->wanted && !p->connected && !p->cookie_refused && p->failures < max_failures)
             return true;
     }
     return false;

@@ -16,6 +16,7 @@ struct peer {
     bool connected;          /* in the local node's nodes() at the last look */
     unsigned failures;       /* connection attempts since it was last connected */
     int64_t next_attempt_ms; /* when to try connecting again */
+    bool cookie_refused;     /* it refused our handshake: a different cookie */
 };
 
 struct peer_set {
@@ -24,6 +25,7 @@ struct peer_set {
     size_t cap;
     int64_t backoff_base_ms;
     int64_t backoff_cap_ms;
+    int64_t refused_retry_ms; /* between attempts at a peer that refused our cookie */
 };
 
 struct peer_changes {
@@ -32,6 +34,7 @@ struct peer_changes {
 };
 
 void peer_set_init(struct peer_set *set, int64_t backoff_base_ms, int64_t backoff_cap_ms);
+/* refused_retry_ms defaults to backoff_cap_ms; set it after init. */
 void peer_set_free(struct peer_set *set);
 
 /* The registry's latest list. New names are due at once. A name no longer listed stops being
@@ -46,6 +49,18 @@ int peer_set_update_connected(struct peer_set *set, const struct strlist *nodes,
 /* Wanted, unconnected peers whose backoff has run out: appended to due, and each one's next
  * attempt is pushed back by its backoff (base * 2^failures, at most cap). */
 int peer_set_take_due(struct peer_set *set, int64_t now_ms, struct strlist *due);
+
+/* The peer refused our cookie: it is tried again only every refused_retry_ms (a node's
+ * cookie does not change while it runs). Returns true when this is news (it was not marked
+ * yet), so the caller says so once. */
+bool peer_set_mark_cookie_refused(struct peer_set *set, const char *name, int64_t now_ms);
+
+/* The peer accepted our cookie after all (a probe got through): back to the usual backoff.
+ * Returns true when it was marked refused. */
+bool peer_set_clear_cookie_refused(struct peer_set *set, const char *name);
+
+/* Some wanted, unconnected peer refused our cookie. */
+bool peer_set_has_cookie_refused(const struct peer_set *set);
 
 /* The backoff after the given number of failed attempts (1 = first). */
 int64_t peer_backoff_ms(const struct peer_set *set, unsigned failures);

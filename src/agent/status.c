@@ -4,6 +4,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+void status_error_set(struct status_error *e, enum status_error_kind kind, time_t at,
+                      const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->text, sizeof e->text, fmt, ap);
+    va_end(ap);
+    e->at = at;
+    e->kind = kind;
+}
+
+void status_error_clear(struct status_error *e, enum status_error_kind kind)
+{
+    if (e->text[0] != '\0' && e->kind == kind) {
+        e->text[0] = '\0';
+        e->at = 0;
+    }
+}
+
 static const char *or_empty(const char *s)
 {
     return s ? s : "";
@@ -60,10 +79,13 @@ char *status_to_json(const struct agent_status *s)
             !cJSON_AddBoolToObject(item, "wanted", p->wanted) ||
             !cJSON_AddBoolToObject(item, "connected", p->connected) ||
             !cJSON_AddNumberToObject(item, "failed_attempts", p->failures) ||
+            !cJSON_AddBoolToObject(item, "cookie_refused", p->cookie_refused) ||
             !cJSON_AddNumberToObject(item, "retry_every_s",
                                      (!p->wanted || p->connected || p->failures == 0)
                                          ? 0
-                                         : (double)(peer_backoff_ms(s->peers, p->failures) / 1000))) {
+                                         : p->cookie_refused
+                                             ? (double)(s->peers->refused_retry_ms / 1000)
+                                             : (double)(peer_backoff_ms(s->peers, p->failures) / 1000))) {
             cJSON_Delete(root);
             return NULL;
         }
@@ -121,10 +143,14 @@ int status_print(const char *json, FILE *out, char *err, size_t errlen)
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(p, "connected");
         const cJSON *f = cJSON_GetObjectItemCaseSensitive(p, "failed_attempts");
         const cJSON *n = cJSON_GetObjectItemCaseSensitive(p, "retry_every_s");
+        const cJSON *refused = cJSON_GetObjectItemCaseSensitive(p, "cookie_refused");
         fprintf(out, "  %-40s %s", str(p, "name"),
                 cJSON_IsTrue(c) ? "connected" : "not connected");
         if (!cJSON_IsTrue(w))
             fprintf(out, " (not in registry)");
+        else if (!cJSON_IsTrue(c) && cJSON_IsTrue(refused) && cJSON_IsNumber(n))
+            fprintf(out, " (%s refused the handshake: a different cookie; retrying every %.0f s)",
+                    str(p, "name"), n->valuedouble);
         else if (!cJSON_IsTrue(c) && cJSON_IsNumber(f) && cJSON_IsNumber(n))
             fprintf(out, " (%.0f attempts, retrying every %.0f s)", f->valuedouble, n->valuedouble);
         fputc('\n', out);

@@ -5,6 +5,7 @@
 
 #include "agent/peers.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
@@ -25,6 +26,27 @@ struct agent_status {
     const struct peer_set *peers;
     long pid;
 };
+
+/* The last error shown by `status`, with what kind of condition caused it, so that it is
+ * cleared once that condition is gone (the node came up, the registry answered, the peer
+ * that refused us is gone) instead of being shown as current forever. */
+enum status_error_kind {
+    STATUS_ERROR_NODE,     /* reaching the local app node */
+    STATUS_ERROR_REGISTRY, /* the registry */
+    STATUS_ERROR_PEER,     /* a peer refused us */
+};
+
+struct status_error {
+    char text[512]; /* empty: none (never a secret) */
+    time_t at;
+    enum status_error_kind kind;
+};
+
+void status_error_set(struct status_error *e, enum status_error_kind kind, time_t at,
+                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The condition of that kind is gone: forget an error of that kind (others stay). */
+void status_error_clear(struct status_error *e, enum status_error_kind kind);
 
 /* JSON text (malloc'd) of the view. */
 char *status_to_json(const struct agent_status *status);

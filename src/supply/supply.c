@@ -18,11 +18,19 @@
 #define ERRLEN 1024
 #define COOKIE_LENGTH 32
 #define COOKIE_FILE ".erlang.cookie"
+#define CACHED_COOKIE_FILE "erlang-cluster-cookie" /* in CACHE_DIR, for the next staging */
 #define TEMPLATE_PATH "templates/erlang-cluster.sh"
 #define WRAPPER_NAME "erlang-cluster.sh"
 #define AGENT_NAME "erlang-cluster-agent"
 #define CJSON_NAME "libcjson.so.1"
 #define IDX_PLACEHOLDER "@@DEPS_IDX@@"
+
+/* What the build cache said about a generated cookie. */
+enum cached_cookie {
+    CACHED_NONE,     /* first staging, or the cache was cleared */
+    CACHED_KEPT,     /* the previous staging's cookie, reused */
+    CACHED_UNUSABLE, /* there was one, but it could not be used: regenerated */
+};
 
 /* Where the droplet's cookie comes from, decided before anything is written. */
 struct cookie_plan {
@@ -30,6 +38,8 @@ struct cookie_plan {
     char value[COOKIE_TEXT_MAX + 1];
     bool app_file_mode_ok;
     bool replaces_app_file; /* ERLANG_CLUSTER_COOKIE over the app's own file */
+    enum cached_cookie cached; /* GENERATED only */
+    char cache_problem[256];   /* why a cached cookie was unusable (never its content) */
 };
 
 /* Everything staging writes, read and checked before the first write so that a failure
@@ -204,6 +214,61 @@ static int generate_cookie(char *out, char *err, size_t errlen)
     return 0;
 }
 
+/* The cookie an earlier staging left in the build cache, into out. Never fails staging: an
+ * unusable file is reported (problem) and replaced. */
+static enum cached_cookie read_cached_cookie(const char *cache_dir, char *out, char *problem,
+                                             size_t problemlen)
+{
+    char *path = fs_join(cache_dir, CACHED_COOKIE_FILE);
+    if (path == NULL) {
+        snprintf(problem, problemlen, "out of memory");
+        return CACHED_UNUSABLE;
+    }
+    enum cached_cookie result = CACHED_UNUSABLE;
+    struct stat st;
+    char *text = NULL;
+    size_t len = 0;
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT)
+            result = CACHED_NONE;
+        else
+            snprintf(problem, problemlen, "%s", strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        snprintf(problem, problemlen, "not a regular file");
+    } else if (fs_read_file(path, 4096, &text, &len, problem, problemlen) == 0) {
+        if (strlen(text) == len && len >= 1 && len <= COOKIE_TEXT_MAX && cookie_text_valid(text)) {
+            memcpy(out, text, len + 1);
+            result = CACHED_KEPT;
+        } else {
+            snprintf(problem, problemlen, "malformed content");
+        }
+        explicit_bzero(text, len);
+    }
+    free(text);
+    free(path);
+    return result;
+}
+
+/* Keeps a generated cookie for the next staging (mode 0600: the cache is the buildpack's
+ * own). A failure costs only a new cookie next time, so it is a warning. */
+static void keep_cookie_in_cache(const struct stager *st, const struct cookie_plan *c)
+{
+    char err[ERRLEN];
+    char *path = fs_join(st->cache_dir, CACHED_COOKIE_FILE);
+    if (path == NULL) {
+        log_warning(st->out, "cannot keep the cookie in the build cache: out of memory; the "
+                             "next staging will generate a new one");
+        return;
+    }
+    if (fs_mkdir_p(st->cache_dir, 0755, err, sizeof err) != 0 ||
+        fs_write_atomic(path, c->value, strlen(c->value), 0600, err, sizeof err) != 0)
+        log_warning(st->out, "cannot keep the cookie in the build cache (%s); the next staging "
+                             "will generate a new one, and its instances will not connect to "
+                             "this droplet's",
+                    err);
+    free(path);
+}
+
 static int plan_cookie(const struct stager *st, const struct config *cfg, struct cookie_plan *c,
                        char *err, size_t errlen)
 {
@@ -227,6 +292,12 @@ static int plan_cookie(const struct stager *st, const struct config *cfg, struct
     if (rc <= 0)
         return rc;
     c->source = SOURCE_GENERATED;
+    /* Every droplet of the app shares the cookie, so a rolling deploy's new instances join
+     * the old ones; a cache that is gone or unusable only means a new cookie. */
+    c->cached = read_cached_cookie(st->cache_dir, c->value, c->cache_problem,
+                                   sizeof c->cache_problem);
+    if (c->cached == CACHED_KEPT)
+        return 0;
     return generate_cookie(c->value, err, errlen);
 }
 
@@ -432,8 +503,18 @@ static void report_cookie(FILE *out, const struct config *cfg, const struct cook
                    c->replaces_app_file ? "; it replaces the app's own file" : "");
         break;
     default:
-        log_detail(out, "Cookie: generated for this droplet (in .erlang.cookie, mode 0400); set "
-                        "ERLANG_CLUSTER_COOKIE to share one with other apps");
+        if (c->cached == CACHED_KEPT)
+            log_detail(out, "Cookie: kept from the previous staging (in .erlang.cookie, mode "
+                            "0400): the app's earlier droplets cluster with this one");
+        else if (c->cached == CACHED_UNUSABLE)
+            log_detail(out, "Cookie: generated: the build cache held an unusable cookie (%s), "
+                            "so instances of earlier droplets will not connect to this one's (in "
+                            ".erlang.cookie, mode 0400; kept in the build cache)",
+                       c->cache_problem);
+        else
+            log_detail(out, "Cookie: generated: first staging, or the build cache was cleared "
+                            "(in .erlang.cookie, mode 0400; kept in the build cache for the "
+                            "next staging; ERLANG_CLUSTER_COOKIE pins one)");
     }
     if (cfg->source[FIELD_COOKIE] == SOURCE_SERVICE)
         log_detail(out, "  at run time the cookie of service \"%s\" is used instead (it is not "
@@ -497,6 +578,8 @@ int supply_run(const struct stager *st)
     rc = make_plan(st, &cfg, &plan, err, sizeof err);
     if (rc == 0)
         rc = write_droplet(st, &cfg, &plan, err, sizeof err);
+    if (rc == 0 && plan.cookie.source == SOURCE_GENERATED)
+        keep_cookie_in_cache(st, &plan.cookie);
     if (rc == 0)
         report(st, &cfg, &plan);
     else

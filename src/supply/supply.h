@@ -8,7 +8,7 @@
 
 struct stager {
     const char *build_dir;      /* the app (becomes /home/vcap/app) */
-    const char *cache_dir;      /* unused: nothing is downloaded */
+    const char *cache_dir;      /* the build cache: keeps a generated cookie for the next staging */
     const char *deps_dir;       /* <contents>/deps */
     const char *idx;            /* this buildpack's index, as given (zero-padded) */
     const char *buildpack_root; /* where manifest.yml, bin/, lib/, templates/ are */

@@ -40,7 +40,7 @@ registry_binding() {
     [[ "$output" == *"cf bind-service shop REGISTRY"* ]]
     [[ "$output" == *'       Node name: shop@$CF_INSTANCE_INTERNAL_IP (cluster shop; process types: web)'* ]]
     [[ "$output" == *"       Distribution: epmd-less on port 9001; net_ticktime 60 s"* ]]
-    [[ "$output" == *"       Cookie: generated for this droplet"* ]]
+    [[ "$output" == *"       Cookie: generated: first staging, or the build cache was cleared"* ]]
     [ "${lines[-1]}" = "       cf add-network-policy shop shop --protocol tcp --port 9001" ]
     [ "$(grep -c '^-----> ' <<<"$output")" -eq 2 ]
     # Every other line is an indented detail.
@@ -147,20 +147,139 @@ registry_binding() {
     refute_file_match COOKIE "$DEPS/0/config.yml"
 }
 
-@test "generates a 32-character cookie per droplet from the kernel's random source" {
+# A new droplet of the same app: the app's source again, a fresh contents dir, the same
+# build cache (as the builder gives it back at every staging of the app).
+next_droplet() {
+    rm -rf "$BUILD_DIR/.erlang.cookie" "$BUILD_DIR/.profile.d" "$DEPS/0"/*
+}
+
+@test "generates a 32-character cookie at the first staging and keeps it in the build cache, 0600" {
     stage
     [ "$status" -eq 0 ]
     first=$(cat "$BUILD_DIR/.erlang.cookie")
     [[ "$first" =~ ^[A-Za-z0-9]{32}$ ]]
     assert_secret_not_leaked "$first"
-    [[ "$output" == *"Cookie: generated for this droplet"* ]]
-    # A different droplet of the same app gets a different cookie.
-    rm -rf "$BUILD_DIR/.erlang.cookie" "$BUILD_DIR/.profile.d" "$DEPS/0"/*
+    [[ "$output" == *"Cookie: generated: first staging, or the build cache was cleared"* ]]
+    [ "$(cat "$CACHE_DIR/erlang-cluster-cookie")" = "$first" ]
+    [ "$(stat -c %a "$CACHE_DIR/erlang-cluster-cookie")" = 600 ]
+}
+
+@test "the next droplet of the app keeps the cookie from the build cache" {
+    stage
+    [ "$status" -eq 0 ]
+    first=$(cat "$BUILD_DIR/.erlang.cookie")
+    next_droplet
+    echo 'IO.puts("v2")' > "$BUILD_DIR/mix.exs"
+    stage
+    [ "$status" -eq 0 ]
+    [ "$(cat "$BUILD_DIR/.erlang.cookie")" = "$first" ]
+    [ "$(stat -c %a "$BUILD_DIR/.erlang.cookie")" = 400 ]
+    [[ "$output" == *"Cookie: kept from the previous staging"* ]]
+    assert_secret_not_leaked "$first"
+}
+
+@test "a cleared build cache means a new cookie, and staging says so" {
+    stage
+    [ "$status" -eq 0 ]
+    first=$(cat "$BUILD_DIR/.erlang.cookie")
+    next_droplet
+    rm -rf "$CACHE_DIR"
+    mkdir "$CACHE_DIR"
     stage
     [ "$status" -eq 0 ]
     second=$(cat "$BUILD_DIR/.erlang.cookie")
     [[ "$second" =~ ^[A-Za-z0-9]{32}$ ]]
     [ "$first" != "$second" ]
+    [[ "$output" == *"Cookie: generated: first staging, or the build cache was cleared"* ]]
+    [ "$(cat "$CACHE_DIR/erlang-cluster-cookie")" = "$second" ]
+}
+
+@test "an unusable cached cookie is replaced, staging says why without showing it, and succeeds" {
+    local bad
+    for bad in 'two words' '' $'line\nbreak'; do
+        next_droplet
+        printf '%s' "$bad" > "$CACHE_DIR/erlang-cluster-cookie"
+        stage
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"Cookie: generated: the build cache held an unusable cookie (malformed content)"* ]]
+        [[ -z "$bad" || "$output" != *"$bad"* ]]
+        cookie=$(cat "$BUILD_DIR/.erlang.cookie")
+        [[ "$cookie" =~ ^[A-Za-z0-9]{32}$ ]]
+        [ "$(cat "$CACHE_DIR/erlang-cluster-cookie")" = "$cookie" ]
+    done
+    # Not a file at all.
+    next_droplet
+    rm "$CACHE_DIR/erlang-cluster-cookie"
+    mkdir "$CACHE_DIR/erlang-cluster-cookie"
+    stage
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"unusable cookie (not a regular file)"* ]]
+    [[ "$(cat "$BUILD_DIR/.erlang.cookie")" =~ ^[A-Za-z0-9]{32}$ ]]
+    [ "$(grep -c 'WARNING' <<<"$output")" -eq 1 ]
+    [[ "$output" == *"cannot keep the cookie in the build cache"* ]]
+}
+
+@test "a build cache that cannot be written only warns" {
+    rm -rf "$CACHE_DIR"
+    touch "$CACHE_DIR" # a file where the directory should be
+    stage
+    [ "$status" -eq 0 ]
+    [[ "$(cat "$BUILD_DIR/.erlang.cookie")" =~ ^[A-Za-z0-9]{32}$ ]]
+    [[ "$output" == *"**WARNING** cannot keep the cookie in the build cache"*"the next staging will generate a new one"* ]]
+}
+
+@test "a given cookie beats the cached one and is never written to the build cache" {
+    stage
+    [ "$status" -eq 0 ]
+    cached=$(cat "$CACHE_DIR/erlang-cluster-cookie")
+    # ERLANG_CLUSTER_COOKIE
+    next_droplet
+    ERLANG_CLUSTER_COOKIE='Shared.Cookie-9f8e7d' stage
+    [ "$status" -eq 0 ]
+    [ "$(cat "$BUILD_DIR/.erlang.cookie")" = 'Shared.Cookie-9f8e7d' ]
+    [ "$(cat "$CACHE_DIR/erlang-cluster-cookie")" = "$cached" ]
+    # The app's own cookie file
+    next_droplet
+    printf 'AppOwnCookie77\n' > "$BUILD_DIR/.erlang.cookie"
+    stage
+    [ "$status" -eq 0 ]
+    [ "$(cat "$BUILD_DIR/.erlang.cookie")" = AppOwnCookie77 ]
+    [ "$(cat "$CACHE_DIR/erlang-cluster-cookie")" = "$cached" ]
+    # Nothing but our one file in the cache, whatever the source.
+    [ "$(ls -A "$CACHE_DIR")" = erlang-cluster-cookie ]
+    run grep -rlF -e Shared.Cookie-9f8e7d -e AppOwnCookie77 "$CACHE_DIR"
+    [ "$status" -eq 1 ]
+}
+
+@test "a service cookie is not written to the build cache" {
+    export VCAP_SERVICES='{"user-provided":[{"name":"cluster-secret","tags":["erlang-cluster"],"credentials":{"cookie":"ServiceCookie55"}}]}'
+    stage
+    [ "$status" -eq 0 ]
+    run grep -rlF ServiceCookie55 "$CACHE_DIR"
+    [ "$status" -eq 1 ]
+}
+
+@test "through the local lifecycle, two stagings with one cache root give droplets one cookie" {
+    local root="$BATS_TEST_TMPDIR/lifecycle" src="$BATS_TEST_TMPDIR/src"
+    cp -a "$REPO_ROOT/tests/fixtures/erl-app" "$src"
+    for v in v1 v2; do
+        echo "% $v" >> "$src/src/plain_app.erl"
+        run "$REPO_ROOT/tests/support/cf-stage" --app "$src" --droplet "$root/$v" \
+            --app-name shop --buildpack "$BUILDPACK" \
+            --buildpack "$REPO_ROOT/tests/support/final-buildpacks/compile-only" \
+            --cache-root "$root/cache"
+        [ "$status" -eq 0 ]
+    done
+    [[ "$output" == *"Cookie: kept from the previous staging"* ]]
+    [ "$(cat "$root/v1/app/.erlang.cookie")" = "$(cat "$root/v2/app/.erlang.cookie")" ]
+    # Another cache root: another cookie.
+    run "$REPO_ROOT/tests/support/cf-stage" --app "$src" --droplet "$root/v3" \
+        --app-name shop --buildpack "$BUILDPACK" \
+        --buildpack "$REPO_ROOT/tests/support/final-buildpacks/compile-only" \
+        --cache-root "$root/other-cache"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Cookie: generated: first staging, or the build cache was cleared"* ]]
+    [ "$(cat "$root/v1/app/.erlang.cookie")" != "$(cat "$root/v3/app/.erlang.cookie")" ]
 }
 
 @test "ERLANG_CLUSTER_COOKIE becomes the cookie file and appears nowhere else" {

@@ -444,3 +444,51 @@ start_registry() {
   kill -TERM "${AGENT_PIDS[2]}"
   wait_for_exit "${AGENT_PIDS[2]}" 3
 }
+
+# rejections N: how many handshakes node N's BEAM has refused (it logs each one).
+rejections() {
+  grep -c 'rejected. Invalid challenge reply' "$SANDBOX/beam$1.log" || true
+}
+
+@test "a peer with another cookie is reported once, shown in status and not dialled again soon" {
+  start_beam 2
+  # Node 3: same cluster name and port, another cookie (another droplet generation).
+  erl -noshell -noinput -name "$CLUSTER@127.0.0.3" -setcookie other-generation-cookie \
+    -erl_epmd_port "$DIST_PORT" -start_epmd false -kernel inet_dist_use_interface '{127,0,0,3}' \
+    >"$SANDBOX/beam3.log" 2>&1 &
+  BEAM_PIDS[3]=$!
+  wait_until 20 port_open 127.0.0.3 "$DIST_PORT"
+  VCAP=
+  start_agent 2 ERLANG_CLUSTER_DISCOVERY=static ERLANG_CLUSTER_PEERS="$CLUSTER@127.0.0.3"
+  wait_until 20 log_has 2 "$CLUSTER@127.0.0.3 refused the handshake: a different cookie"
+  refused_in_status() {
+    "$AGENT" status --run-dir "$SANDBOX/run2" | grep -qF "$CLUSTER@127.0.0.3 refused the handshake: a different cookie; retrying every 600 s"
+  }
+  wait_until 5 refused_in_status
+  # The app node's connect_node and the agent's own probe: two refusals, then quiet.
+  [ "$(rejections 3)" -le 2 ]
+  local until=$((SECONDS + 8))
+  while ((SECONDS < until)); do
+    [ "$(rejections 3)" -le 2 ]
+    sleep 0.5 # sampling the peer's log over the window
+  done
+  [ "$(grep -c 'refused the handshake' "$SANDBOX/agent2.log")" -eq 1 ]
+  run "$AGENT" status --run-dir "$SANDBOX/run2" --json
+  [ "$(jq -r '.peers[] | select(.name == "chat@127.0.0.3") | .cookie_refused' <<<"$output")" = true ]
+  refute connected 2 3
+}
+
+@test "status drops a start-up error once the app node is up" {
+  VCAP=
+  start_agent 2 ERLANG_CLUSTER_DISCOVERY=none
+  has_startup_error() { "$AGENT" status --run-dir "$SANDBOX/run2" 2>/dev/null | grep -q "last error:.*cannot connect to app node"; }
+  wait_until 10 has_startup_error
+  start_beam 2
+  node_up() { "$AGENT" status --run-dir "$SANDBOX/run2" | grep -q "(up)"; }
+  wait_until 20 node_up
+  run "$AGENT" status --run-dir "$SANDBOX/run2"
+  [ "$status" -eq 0 ]
+  [[ "$output" != *"last error"* ]]
+  run "$AGENT" status --run-dir "$SANDBOX/run2" --json
+  [ "$(jq -r .last_error <<<"$output")" = null ]
+}

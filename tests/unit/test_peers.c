@@ -206,6 +206,69 @@ static void fresh_unconnected_peers_are_told_apart_from_long_dead_ones(void **st
     peer_set_free(&set);
 }
 
+static void a_peer_that_refused_our_cookie_is_retried_rarely_and_reported_once(void **state)
+{
+    (void)state;
+    struct peer_set set;
+    peer_set_init(&set, 1000, 60000);
+    set.refused_retry_ms = 600000;
+    struct strlist wanted = list_of("a@10.0.0.2", "a@10.0.0.3", NULL);
+    assert_int_equal(peer_set_update_wanted(&set, &wanted, 0), 0);
+    struct strlist due = {0};
+    take_due(&set, 0, &due);
+    assert_true(peer_set_has_fresh_unconnected(&set, 5));
+    assert_true(peer_set_mark_cookie_refused(&set, "a@10.0.0.2", 1000));
+    assert_false(peer_set_mark_cookie_refused(&set, "a@10.0.0.2", 1000)); /* not news */
+    assert_false(peer_set_mark_cookie_refused(&set, "z@10.0.0.9", 1000)); /* unknown */
+    assert_true(peer_set_has_cookie_refused(&set));
+    /* The other peer goes on with the usual backoff; the refused one waits 10 min. */
+    take_due(&set, 1000, &due);
+    assert_int_equal(due.len, 1);
+    assert_string_equal(due.items[0], "a@10.0.0.3");
+    take_due(&set, 600999, &due);
+    assert_int_equal(due.len, 1);
+    assert_string_equal(due.items[0], "a@10.0.0.3");
+    take_due(&set, 601000, &due); /* the other one is in its 4 s backoff */
+    assert_int_equal(due.len, 1);
+    assert_string_equal(due.items[0], "a@10.0.0.2");
+    /* Still refusing: the next attempt is again 10 min away, whatever the failure count. */
+    take_due(&set, 601000 + 600000 - 1, &due);
+    for (size_t i = 0; i < due.len; i++)
+        assert_string_not_equal(due.items[i], "a@10.0.0.2");
+    /* A refused peer alone does not keep the fast look going. */
+    struct strlist nodes = list_of("a@10.0.0.3", NULL, NULL);
+    struct peer_changes changes = {0};
+    assert_int_equal(peer_set_update_connected(&set, &nodes, 700000, &changes), 0);
+    assert_false(peer_set_has_fresh_unconnected(&set, 5));
+    /* Accepting us after all (a restart with the right cookie) clears it. */
+    assert_true(peer_set_clear_cookie_refused(&set, "a@10.0.0.2"));
+    assert_false(peer_set_clear_cookie_refused(&set, "a@10.0.0.2"));
+    assert_false(peer_set_has_cookie_refused(&set));
+    peer_changes_clear(&changes);
+    strlist_clear(&nodes);
+    strlist_clear(&due);
+    strlist_clear(&wanted);
+    peer_set_free(&set);
+}
+
+static void joining_clears_a_cookie_refusal(void **state)
+{
+    (void)state;
+    struct peer_set set;
+    peer_set_init(&set, 1000, 60000);
+    struct strlist wanted = list_of("a@10.0.0.2", NULL, NULL);
+    assert_int_equal(peer_set_update_wanted(&set, &wanted, 0), 0);
+    assert_true(peer_set_mark_cookie_refused(&set, "a@10.0.0.2", 0));
+    struct peer_changes changes = {0};
+    assert_int_equal(peer_set_update_connected(&set, &wanted, 10, &changes), 0);
+    assert_int_equal(changes.joined.len, 1);
+    assert_false(peer_set_has_cookie_refused(&set));
+    assert_false(set.items[0].cookie_refused);
+    peer_changes_clear(&changes);
+    strlist_clear(&wanted);
+    peer_set_free(&set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +279,8 @@ int main(void)
         cmocka_unit_test(registry_dropping_a_peer_never_disconnects_it),
         cmocka_unit_test(nodes_joined_by_others_are_reported_without_being_wanted),
         cmocka_unit_test(fresh_unconnected_peers_are_told_apart_from_long_dead_ones),
+        cmocka_unit_test(a_peer_that_refused_our_cookie_is_retried_rarely_and_reported_once),
+        cmocka_unit_test(joining_clears_a_cookie_refusal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

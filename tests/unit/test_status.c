@@ -88,6 +88,69 @@ static void printed_view_names_each_peer_and_the_last_error(void **state)
     peer_set_free(&set);
 }
 
+static void a_peer_that_refused_our_cookie_is_shown_as_such(void **state)
+{
+    (void)state;
+    struct peer_set set;
+    char *json;
+    view_with_peers(&set, &json);
+    free(json);
+    set.refused_retry_ms = 600000;
+    assert_true(peer_set_mark_cookie_refused(&set, "chat@10.0.0.3", 2000));
+    struct agent_status s = {.state = "running", .node_up = true, .peers = &set, .pid = 1};
+    json = status_to_json(&s);
+    cJSON *root = cJSON_Parse(json);
+    cJSON *second = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "peers"), 1);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(second, "cookie_refused")));
+    assert_int_equal(cJSON_GetObjectItem(second, "retry_every_s")->valueint, 600);
+    cJSON_Delete(root);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    char err[256];
+    assert_int_equal(status_print(json, out, err, sizeof err), 0);
+    fclose(out);
+    assert_non_null(strstr(text, "chat@10.0.0.3 refused the handshake: a different cookie; "
+                                 "retrying every 600 s"));
+    free(text);
+    free(json);
+    peer_set_free(&set);
+}
+
+static void an_error_is_cleared_once_its_own_condition_is_gone(void **state)
+{
+    (void)state;
+    struct status_error e = {0};
+    status_error_set(&e, STATUS_ERROR_NODE, 1700000000,
+                     "cannot connect to app node %s: handshake refused", "chat@10.0.0.1");
+    assert_string_equal(e.text, "cannot connect to app node chat@10.0.0.1: handshake refused");
+    /* The registry answering says nothing about the node: kept. */
+    status_error_clear(&e, STATUS_ERROR_REGISTRY);
+    assert_string_equal(e.text, "cannot connect to app node chat@10.0.0.1: handshake refused");
+    /* The node is up: the start-up error is history, and status shows none. */
+    status_error_clear(&e, STATUS_ERROR_NODE);
+    assert_string_equal(e.text, "");
+    assert_int_equal(e.at, 0);
+    struct agent_status s = {.state = "running", .node_up = true,
+                             .last_error = e.text[0] ? e.text : NULL, .last_error_at = e.at};
+    char *json = status_to_json(&s);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    char err[256];
+    assert_int_equal(status_print(json, out, err, sizeof err), 0);
+    fclose(out);
+    assert_null(strstr(text, "last error"));
+    free(text);
+    free(json);
+    /* A newer error of another kind replaces it and is cleared by its own condition only. */
+    status_error_set(&e, STATUS_ERROR_REGISTRY, 1700000100, "discovery: timed out");
+    status_error_clear(&e, STATUS_ERROR_NODE);
+    assert_string_equal(e.text, "discovery: timed out");
+    status_error_clear(&e, STATUS_ERROR_REGISTRY);
+    assert_string_equal(e.text, "");
+}
+
 static void printing_garbage_is_an_error(void **state)
 {
     (void)state;
@@ -104,6 +167,8 @@ int main(void)
         cmocka_unit_test(json_holds_the_view_with_peer_counts),
         cmocka_unit_test(printed_view_names_each_peer_and_the_last_error),
         cmocka_unit_test(printing_garbage_is_an_error),
+        cmocka_unit_test(a_peer_that_refused_our_cookie_is_shown_as_such),
+        cmocka_unit_test(an_error_is_cleared_once_its_own_condition_is_gone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
