@@ -18,6 +18,12 @@ struct log_sink {
 
 #define ECB_PRINTF(fmt_index, first_arg) __attribute__((format(printf, fmt_index, first_arg)))
 
+/* Every line reaches its stream in one write(2) of at most LOG_LINE_MAX bytes (PIPE_BUF, so
+ * a pipe takes it atomically): the agent shares stderr with the BEAM, and a line written in
+ * pieces could interleave with the node's output in `cf logs`. Longer lines are cut, ending
+ * in "...". */
+#define LOG_LINE_MAX 4096
+
 /* One line: "[time ]program: LEVEL: message". Dropped when level > sink->level. */
 void log_write(const struct log_sink *sink, enum log_level level, const char *fmt, ...)
     ECB_PRINTF(3, 4);
