@@ -230,8 +230,6 @@ static bool registry_step(struct loop_state *st, int64_t now)
     return true;
 }
 
-/* Looks at nodes() and starts connections to due peers. Returns -1 when the app node is
- * gone. */
 /* A stop signal is waiting: long work should yield to the loop, which deregisters. */
 static bool signal_pending(const struct loop_state *st)
 {
@@ -239,11 +237,18 @@ static bool signal_pending(const struct loop_state *st)
     return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
 }
 
+/* Looks at nodes() and starts connections to due peers. Returns -1 when the app node is
+ * gone, 1 when a stop signal cut an rpc short (the signal is still unread), else 0. */
 static int check_peers(struct loop_state *st, int64_t now)
 {
     char err[512];
     struct strlist nodes = {0};
-    if (erlang_node_list(st->node, &nodes, RPC_TIMEOUT_MS, err, sizeof err) != 0) {
+    int listed = erlang_node_list(st->node, &nodes, RPC_TIMEOUT_MS, err, sizeof err);
+    if (listed == ERLANG_NODE_STOPPED) {
+        strlist_clear(&nodes);
+        return 1;
+    }
+    if (listed != 0) {
         strlist_clear(&nodes);
         LOG_DEBUG(st->log, "%s; reconnecting", err);
         char cerr[512];
@@ -280,7 +285,13 @@ static int check_peers(struct loop_state *st, int64_t now)
         if (signal_pending(st))
             break; /* stopping comes first */
         LOG_DEBUG(st->log, "asking %s to connect to %s", st->cfg->node_name, due.items[i]);
-        if (erlang_node_connect_peer(st->node, due.items[i], RPC_TIMEOUT_MS, err, sizeof err) != 0) {
+        int asked = erlang_node_connect_peer(st->node, due.items[i], RPC_TIMEOUT_MS, err,
+                                             sizeof err);
+        if (asked == ERLANG_NODE_STOPPED) {
+            strlist_clear(&due);
+            return 1;
+        }
+        if (asked != 0) {
             note_error(st, "%s", err);
             if (now - st->peer_error_logged_at >= REPEAT_LOG_MS) {
                 LOG_WARN(st->log, "%s", err);
@@ -399,6 +410,7 @@ int agent_loop_run(const struct loop_settings *cfg, struct registry_backend *reg
     struct loop_state st = {.cfg = cfg, .reg = registry, .node = node, .log = log,
                             .state_name = "waiting-for-node"};
     peer_set_init(&st.peers, PEER_BACKOFF_BASE_MS, PEER_BACKOFF_CAP_MS);
+    node->stop_fd = cfg->signal_fd; /* a stop signal cuts any rpc wait short */
     int64_t start = monotonic_ms();
     int64_t node_deadline = start + (int64_t)cfg->node_wait_s * 1000;
     int exit_code = 0;
@@ -435,10 +447,13 @@ int agent_loop_run(const struct loop_settings *cfg, struct registry_backend *reg
             now = monotonic_ms();
             /* A peer whose backoff has run out is due too; the wait below counts on it. */
             bool peer_due = peer_set_next_attempt(&st.peers) <= now;
-            if (!signalled && (now >= st.check_at || peer_due) && check_peers(&st, now) != 0) {
+            int checked = !signalled && (now >= st.check_at || peer_due) ? check_peers(&st, now)
+                                                                          : 0;
+            if (checked < 0) {
                 stop(&st, monotonic_ms(), "app node gone");
                 break;
             }
+            signalled |= checked > 0;
         }
         write_status(&st);
 

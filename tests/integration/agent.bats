@@ -238,6 +238,33 @@ start_registry() {
   log_has 2 "deregistered from the eureka registry (SIGTERM)"
 }
 
+@test "SIGTERM deregisters within one second while an rpc to a stalled app node waits" {
+  start_registry
+  start_beam_with_rex 2 none
+  start_agent 2
+  wait_until 20 registered 2
+  # The agent's nodes() call has reached the node, which will never answer it.
+  wait_until 10 rex_calls_at_least 2 1
+  start_ns=$(date +%s%N)
+  kill -TERM "${AGENT_PIDS[2]}"
+  wait_for_exit "${AGENT_PIDS[2]}" 3
+  elapsed_ms=$((($(date +%s%N) - start_ns) / 1000000))
+  echo "agent exited ${elapsed_ms} ms after SIGTERM" >&3
+  [ "$elapsed_ms" -lt 1000 ]
+  not_registered 2
+  log_has 2 "deregistered from the eureka registry (SIGTERM)"
+}
+
+@test "an rpc answer that does not decode closes the connection, and the agent connects afresh" {
+  start_registry
+  start_beam_with_rex 2 not_a_list
+  start_agent 2
+  wait_until 20 log_has 2 "answered something other than a list"
+  # Each connection has a fresh C node name: a second caller means the first was closed.
+  wait_until 10 rex_callers_at_least 2 2
+  kill -0 "${AGENT_PIDS[2]}"
+}
+
 @test "the agent deregisters and exits when the app node dies" {
   start_registry
   start_beam 2
