@@ -2,7 +2,7 @@
 #include "common/clock.h"
 
 #include "agent/launch_prepare.h"
-#include "agent/peers.h"
+#include "agent/nameset.h"
 #include "agent/status.h"
 #include "common/fsutil.h"
 
@@ -153,6 +153,27 @@ static int64_t registry_failed(struct loop_state *st, int64_t now, const char *w
     return delay;
 }
 
+int loop_take_discovery(struct peer_set *peers, const struct strlist *found, int64_t now,
+                        const struct log_sink *log)
+{
+    if (log->level >= LOG_LEVEL_DEBUG) {
+        struct nameset wanted;
+        if (nameset_init(&wanted, peers->len) != 0)
+            return -1;
+        for (size_t j = 0; j < peers->len; j++) {
+            if (peers->items[j].wanted && nameset_add(&wanted, peers->items[j].name, j) < 0) {
+                nameset_free(&wanted);
+                return -1;
+            }
+        }
+        for (size_t i = 0; i < found->len; i++)
+            if (!nameset_find(&wanted, found->items[i], NULL))
+                LOG_DEBUG(log, "registry lists peer %s", found->items[i]);
+        nameset_free(&wanted);
+    }
+    return peer_set_update_wanted(peers, found, now);
+}
+
 /* Register, renew and discover as their timers say. Returns false when a signal arrived. */
 static bool registry_step(struct loop_state *st, int64_t now)
 {
@@ -215,14 +236,7 @@ static bool registry_step(struct loop_state *st, int64_t now)
     }
     registry_ok(st, true);
     st->last_discovery_at = time(NULL);
-    for (size_t i = 0; i < found.len; i++) {
-        bool known = false;
-        for (size_t j = 0; j < st->peers.len; j++)
-            known |= st->peers.items[j].wanted && strcmp(st->peers.items[j].name, found.items[i]) == 0;
-        if (!known)
-            LOG_DEBUG(st->log, "registry lists peer %s", found.items[i]);
-    }
-    if (peer_set_update_wanted(&st->peers, &found, now) != 0)
+    if (loop_take_discovery(&st->peers, &found, now, st->log) != 0)
         LOG_ERROR(st->log, "cannot record discovered peers: out of memory");
     strlist_clear(&found);
     st->discover_at = now + current_interval(st, now);
