@@ -299,6 +299,7 @@ static int build_registry(const struct config *cfg, const char *node_name, int s
         .lease_duration_s = 3 * hb > 90 ? 3 * hb : 90,
     };
     struct eureka_options eopts = {
+        .binding_name = cfg->registry.binding_name,
         .uri = cfg->registry.uri,
         .client_id = cfg->registry.client_id,
         .client_secret = cfg->registry.client_secret,

@@ -185,6 +185,15 @@ start_registry() {
   [ "$(requests_since 0 | jq -s 'map(select((.path|startswith("/eureka")) and .status == 401)) | length')" -eq 0 ]
 }
 
+@test "OAuth2 credentials over plain http:// are warned about once, naming the binding" {
+  start_registry
+  start_beam 2
+  start_agent 2
+  wait_until 20 registered 2
+  log_has 2 'WARN: registry binding "registry": the OAuth2 client secret and access tokens go over plain http://'
+  [ "$(grep -c 'plain http://' "$SANDBOX/agent2.log")" -eq 1 ]
+}
+
 @test "a registry bound without OAuth keys is used without a token" {
   start_registry --auth off
   VCAP=$(vcap_services "$REGISTRY_HTTP")
@@ -193,6 +202,7 @@ start_registry() {
   wait_until 20 registered 2
   [ "$(requests_since 0 | jq -s 'map(select(.path == "/oauth/token")) | length')" -eq 0 ]
   [ "$(requests_since 0 | jq -rs 'map(.auth) | unique | join(",")')" = none ]
+  refute log_has 2 'plain http://' # no credentials to carry
 }
 
 @test "HTTPS to the registry works with the platform's CA certificates" {
