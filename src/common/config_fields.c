@@ -36,6 +36,32 @@ static const char *const builtin_defaults[FIELD_COUNT] = {
     [FIELD_START_STYLE] = "auto",
 };
 
+/* One line each for `erlang-cluster-agent --help`; the default is added from the table above. */
+static const char *const field_help[FIELD_COUNT] = {
+    [FIELD_DISABLE] = "true: do nothing",
+    [FIELD_DISCOVERY] = "auto|eureka|dns|static|none",
+    [FIELD_NAME] = "cluster and registry app name (default: the app's name)",
+    [FIELD_NODE_BASENAME] = "node name part before '@' (default: from the cluster name)",
+    [FIELD_COOKIE] = "the cluster's cookie (into ~/.erlang.cookie at launch; never logged)",
+    [FIELD_DIST_PORT] = "the distribution port",
+    [FIELD_EPMD] = "true: reach the node through epmd",
+    [FIELD_SERVICE] = "which registry binding, when several",
+    [FIELD_DNS_QUERY] = "dns mode: name to resolve (default: the apps.internal route)",
+    [FIELD_PEERS] = "static mode: node names or IP addresses, comma-separated",
+    [FIELD_POLL_INTERVAL] = "seconds between discoveries once meshed",
+    [FIELD_HEARTBEAT_INTERVAL] = "seconds between lease renewals",
+    [FIELD_NET_TICKTIME] = "seconds; read by the launch files, not the loop",
+    [FIELD_PROCESS_TYPES] = "process types that cluster, comma-separated; read by prepare",
+    [FIELD_LOG_LEVEL] = "error|warn|info|debug",
+    [FIELD_START_STYLE] = "auto|erl|mix-release|relx; read by prepare",
+    [FIELD_DNS_SERVERS] = "dns mode: servers to ask, ip[:port],... (default: /etc/resolv.conf)",
+};
+
+const char *config_field_help(enum config_field field)
+{
+    return field >= 0 && field < FIELD_COUNT ? field_help[field] : "";
+}
+
 const char *config_field_builtin(enum config_field field)
 {
     return field >= 0 && field < FIELD_COUNT ? builtin_defaults[field] : NULL;

@@ -33,5 +33,7 @@ enum config_field config_field_from_variable(const char *name);
  * derived (the cluster name from the app's) or there is none. The buildpack's manifest.yml
  * carries the same values as its defaults. */
 const char *config_field_builtin(enum config_field field);
+/* One line of help for the setting, without its default. */
+const char *config_field_help(enum config_field field);
 
 #endif

@@ -419,11 +419,23 @@ start_registry() {
 @test "--help lists every ERLANG_CLUSTER_ variable the configuration reads" {
   run "$AGENT" --help
   [ "$status" -eq 0 ]
-  vars=$(grep -o '"ERLANG_CLUSTER_[A-Z_]*"' "$REPO_ROOT/src/common/config.c" | tr -d '"' | sort -u)
-  [ -n "$vars" ]
+  vars=$(grep -ho '"ERLANG_CLUSTER_[A-Z_]*"' "$REPO_ROOT"/src/common/config*.c | tr -d '"' | sort -u)
+  [ "$(wc -l <<<"$vars")" -ge 17 ]
   for v in $vars; do
     [[ "$output" == *"$v "* ]] || { echo "missing $v" >&2; false; }
   done
+}
+
+@test "--help gives each setting the default the buildpack's manifest.yml has" {
+  run "$AGENT" --help
+  [ "$status" -eq 0 ]
+  defaults=$(sed -n '/^defaults:/,/^[^ ]/s/^  \(ERLANG_CLUSTER_[A-Z_]*\): "\{0,1\}\([^"]*\)"\{0,1\}$/\1 \2/p' \
+    "$REPO_ROOT/manifest.yml")
+  [ "$(wc -l <<<"$defaults")" -ge 10 ]
+  while read -r var value; do
+    grep -E "^  $var +.*\(default $value\)$" <<<"$output" >/dev/null ||
+      { echo "$var: --help does not say (default $value)" >&2; false; }
+  done <<<"$defaults"
 }
 
 @test "a long run through re-registrations, token renewals and reconnects leaks no memory" {
