@@ -276,7 +276,7 @@ struct eureka_state {
     char *instance_url;                /* <app_url>/<instanceId> */
     char *registration;                /* JSON body */
     struct eureka_self self;           /* strings owned below */
-    char *owned[6];
+    char *owned[5];
     struct strlist rejected;           /* "<id>\n<name>\n<reason>" already logged */
     unsigned rejects_total;            /* in the answer being parsed */
     unsigned rejects_logged;           /* in the answer being parsed */

@@ -30,6 +30,4 @@ struct registry_backend {
     void (*destroy)(void *state);
 };
 
-const char *registry_status_name(enum registry_status status);
-
 #endif

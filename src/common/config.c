@@ -423,15 +423,14 @@ static int set_reason(struct config *cfg, char *err, size_t errlen, const char *
     return 0;
 }
 
-static int resolve_registry(const struct layers *l, struct config *cfg,
-                            struct vcap_services *services, char *err, size_t errlen)
+static int resolve_registry(struct config *cfg, struct vcap_services *services, char *err,
+                            size_t errlen)
 {
     long index = vcap_services_select_registry(services, cfg->service_name, err, errlen);
     if (index == -2)
         return -1;
     if (index < 0)
         return 0;
-    (void)l;
     /* Move the chosen binding into cfg so that its secrets have one owner. */
     struct vcap_registry *chosen = &services->registries[index];
     cfg->registry = chosen->binding;
@@ -440,12 +439,11 @@ static int resolve_registry(const struct layers *l, struct config *cfg,
     return 0;
 }
 
-static int resolve_discovery(const struct layers *l, struct config *cfg, int requested,
-                             const struct picked *mode_pick, struct vcap_services *services,
-                             char *err, size_t errlen)
+static int resolve_discovery(struct config *cfg, int requested, const struct picked *mode_pick,
+                             struct vcap_services *services, char *err, size_t errlen)
 {
     bool wants_registry = requested == DISCOVERY_AUTO || requested == DISCOVERY_EUREKA;
-    if (wants_registry && resolve_registry(l, cfg, services, err, errlen) != 0)
+    if (wants_registry && resolve_registry(cfg, services, err, errlen) != 0)
         return -1;
     char *route = internal_route(cfg->app_uris);
     int rc = 0;
@@ -738,7 +736,7 @@ static int resolve(const struct config_inputs *in, struct layers *l, struct conf
     if (parse_choice(&mode_pick, modes, 5, "use auto, eureka, dns, static or none", &choice, err,
                      errlen) != 0)
         return -1;
-    if (resolve_discovery(l, cfg, choice, &mode_pick, services, err, errlen) != 0)
+    if (resolve_discovery(cfg, choice, &mode_pick, services, err, errlen) != 0)
         return -1;
 
     return resolve_instance(in->env, cfg, err, errlen);

@@ -6,17 +6,6 @@
 #include <time.h>
 #include <unistd.h>
 
-const char *log_level_name(enum log_level level)
-{
-    switch (level) {
-    case LOG_LEVEL_ERROR: return "error";
-    case LOG_LEVEL_WARN: return "warn";
-    case LOG_LEVEL_INFO: return "info";
-    case LOG_LEVEL_DEBUG: return "debug";
-    }
-    return "unknown";
-}
-
 /* Appends fmt to line[*len], keeping room for the newline; marks a cut with "...". */
 static void format_into(char *line, size_t *len, const char *fmt, va_list ap)
 {

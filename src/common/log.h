@@ -34,8 +34,6 @@ void log_write(const struct log_sink *sink, enum log_level level, const char *fm
 #define LOG_INFO(sink, ...) log_write((sink), LOG_LEVEL_INFO, __VA_ARGS__)
 #define LOG_DEBUG(sink, ...) log_write((sink), LOG_LEVEL_DEBUG, __VA_ARGS__)
 
-const char *log_level_name(enum log_level level);
-
 /* Staging output. */
 void log_step(FILE *out, const char *fmt, ...) ECB_PRINTF(2, 3);    /* "-----> msg" */
 void log_detail(FILE *out, const char *fmt, ...) ECB_PRINTF(2, 3);  /* "       msg" */
