@@ -352,7 +352,6 @@ static void log_reject_summary(struct eureka_state *st, int64_t now_ms)
     st->summary_logged_at = now_ms;
 }
 
-/* One Eureka call with the bearer token; on 401 a new token and one retry. */
 /* Milliseconds until deadline; at least 1, so a spent budget makes the next call time out
  * at once instead of meaning "no timeout". */
 static long time_left(int64_t deadline)

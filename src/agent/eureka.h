@@ -1,6 +1,6 @@
-/* The Eureka client, per ../shared/spec/eureka.md: register (POST), renew (PUT, 404 means
- * register again), discover (GET, JSON), deregister (DELETE), with an OAuth2 bearer token when
- * the binding has client credentials. */
+/* The Eureka client, over the REST API Netflix Eureka and Spring Cloud Services serve:
+ * register (POST), renew (PUT, 404 means register again), discover (GET, JSON), deregister
+ * (DELETE), with an OAuth2 bearer token when the binding has client credentials. */
 #ifndef ECB_AGENT_EUREKA_H
 #define ECB_AGENT_EUREKA_H
 

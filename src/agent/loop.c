@@ -377,7 +377,6 @@ static void on_node_up(struct loop_state *st, int64_t now)
     }
 }
 
-/* Deregister within the stop budget counted from stop_at. */
 /* Reads the pending signal. Returns the signal number, or 0. */
 static int take_signal(const struct loop_state *st)
 {
@@ -391,6 +390,7 @@ static int take_signal(const struct loop_state *st)
     return (int)info.ssi_signo;
 }
 
+/* Deregisters within the stop budget counted from stop_at (when the signal was seen). */
 static void stop(struct loop_state *st, int64_t stop_at, const char *why)
 {
     st->state_name = "stopped";

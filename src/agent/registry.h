@@ -1,5 +1,5 @@
 /* The registry back-end interface: how the loop registers, renews, discovers and deregisters,
- * whatever the registry is (Eureka, a static list; DNS later). */
+ * whatever the registry is (Eureka, CF internal DNS, a static list). */
 #ifndef ECB_AGENT_REGISTRY_H
 #define ECB_AGENT_REGISTRY_H
 
