@@ -1,7 +1,9 @@
 /* Registry scale: the cost of one discovery round of the heartbeat agent for a registry answer
- * of N instances, with the agent's own code: eureka_parse_peers (parse + filter), then the
- * peer set diff (peer_set_update_wanted, peer_set_update_connected with every peer connected,
- * peer_set_take_due), in the steady state where the peer set already holds everyone.
+ * of N instances, with the agent's own code: eureka_parse_peers (parse + filter), the loop's
+ * step that takes the list (loop_take_discovery: which names are new, then the wanted diff),
+ * then the look at nodes() (peer_set_update_connected, with every peer connected) and the dial
+ * decisions (peer_set_take_due), in the steady state where the peer set already holds
+ * everyone.
  *
  *   registry-scale N [REPEATS]   prints one line:
  *     N BODY_BYTES PEERS MEDIAN_MS MIN_MS PEAK_RSS_KB BASE_RSS_KB
@@ -11,6 +13,7 @@
  * Under callgrind (--collect-atstart=no), only the timed rounds are counted: divide the total
  * by REPEATS for the instructions of one round. */
 #include "agent/eureka.h"
+#include "agent/loop.h"
 #include "agent/peers.h"
 #include "agent/strlist.h"
 
@@ -130,7 +133,7 @@ static int compare_double(const void *a, const void *b)
 
 /* One discovery round as the agent does it. Returns the number of peers, or -1. */
 static long discovery_round(const char *body, const struct eureka_self *self,
-                                                      struct peer_set *set, int64_t now)
+                            struct peer_set *set, int64_t now, const struct log_sink *log)
 {
     char err[256];
     struct strlist found = {0};
@@ -143,7 +146,7 @@ static long discovery_round(const char *body, const struct eureka_self *self,
     struct strlist due = {0};
     long peers = (long)found.len;
     /* Steady state: nodes() lists every peer the registry lists. */
-    if (peer_set_update_wanted(set, &found, now) != 0 ||
+    if (loop_take_discovery(set, &found, now, log) != 0 ||
         peer_set_update_connected(set, &found, now, &changes) != 0 ||
         peer_set_take_due(set, now, &due) != 0) {
         fprintf(stderr, "registry-scale: out of memory in the peer set\n");
@@ -189,6 +192,8 @@ int main(int argc, char **argv)
         .instance_guid = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e100", .instance_index = 0,
         .dist_port = 9001, .renewal_interval_s = 30, .lease_duration_s = 90,
     };
+    /* The agent's level by default: the per-peer debug lines are formatted and dropped. */
+    struct log_sink log = {.stream = stderr, .level = LOG_LEVEL_INFO, .program = "registry-scale"};
     long base_kb = vm_hwm_kb();
     struct peer_set set;
     peer_set_init(&set, 1000, 60000);
@@ -201,12 +206,12 @@ int main(int argc, char **argv)
     long peers = -1;
     int status = 0;
     /* The first round fills the peer set (an agent's first look); the timed ones repeat. */
-    if (discovery_round(body, &self, &set, 0) < 0)
+    if (discovery_round(body, &self, &set, 0, &log) < 0)
         status = 1;
     for (unsigned long r = 0; r < repeats && status == 0; r++) {
         CALLGRIND_TOGGLE_COLLECT;
         double t0 = now_ms();
-        peers = discovery_round(body, &self, &set, (int64_t)r + 1);
+        peers = discovery_round(body, &self, &set, (int64_t)r + 1, &log);
         times[r] = now_ms() - t0;
         CALLGRIND_TOGGLE_COLLECT;
         if (peers < 0)

@@ -21,6 +21,7 @@ int erlang_node_init(struct erlang_node *node, const char *target, int port, boo
 {
     memset(node, 0, sizeof *node);
     node->fd = -1;
+    node->stop_fd = -1;
     const char *at = strchr(target, '@');
     if (!at || at[1] == '\0') {
         snprintf(err, errlen, "app node name %s has no host part (need base@host)", target);
@@ -138,7 +139,23 @@ static bool connection_closed(int fd)
     return true;
 }
 
-/* Sends an rpc and waits (bounded) for its {rex, Reply}; reply then holds Reply at index 0. */
+/* Waits up to left_ms for input on the connection. Returns 1 when there is some, 0 when there
+ * is none yet, ERLANG_NODE_STOPPED when the stop fd became readable first, -1 on error. */
+static int wait_for_input(const struct erlang_node *node, int64_t left_ms)
+{
+    struct pollfd fds[2] = {{.fd = node->fd, .events = POLLIN},
+                            {.fd = node->stop_fd, .events = POLLIN}};
+    nfds_t count = node->stop_fd >= 0 ? 2 : 1;
+    int r = poll(fds, count, (int)left_ms);
+    if (r < 0)
+        return errno == EINTR ? 0 : -1;
+    if (count == 2 && (fds[1].revents & POLLIN))
+        return ERLANG_NODE_STOPPED;
+    return r > 0 ? 1 : 0;
+}
+
+/* Sends an rpc and waits (bounded, and no longer than until the stop fd is readable) for its
+ * {rex, Reply}; reply then holds Reply at index 0. */
 static int rpc_call(struct erlang_node *node, const char *mod, const char *fun,
                     const ei_x_buff *args, ei_x_buff *reply, unsigned timeout_ms, char *err,
                     size_t errlen)
@@ -159,6 +176,20 @@ static int rpc_call(struct erlang_node *node, const char *mod, const char *fun,
         if (left <= 0) {
             snprintf(err, errlen, "rpc %s:%s to %s: no answer within %u ms", mod, fun,
                      node->target, timeout_ms);
+            erlang_node_disconnect(node);
+            return -1;
+        }
+        int ready = wait_for_input(node, left);
+        if (ready == 0)
+            continue; /* the deadline check above reports it */
+        if (ready == ERLANG_NODE_STOPPED) {
+            snprintf(err, errlen, "rpc %s:%s to %s abandoned: stopping", mod, fun, node->target);
+            erlang_node_disconnect(node);
+            return ERLANG_NODE_STOPPED;
+        }
+        if (ready < 0) {
+            snprintf(err, errlen, "rpc %s:%s to %s: cannot wait for the answer: %s", mod, fun,
+                     node->target, strerror(errno));
             erlang_node_disconnect(node);
             return -1;
         }
@@ -217,8 +248,11 @@ int erlang_node_list(struct erlang_node *node, struct strlist *out, unsigned tim
         snprintf(err, errlen, "out of memory");
         goto done;
     }
-    if (rpc_call(node, "erlang", "nodes", &args, &reply, timeout_ms, err, errlen) != 0)
+    int called = rpc_call(node, "erlang", "nodes", &args, &reply, timeout_ms, err, errlen);
+    if (called != 0) {
+        rc = called;
         goto done;
+    }
     int index = 0, count;
     if (ei_decode_list_header(reply.buff, &index, &count) < 0) {
         snprintf(err, errlen, "erlang:nodes() on %s answered something other than a list",
@@ -240,6 +274,8 @@ int erlang_node_list(struct erlang_node *node, struct strlist *out, unsigned tim
 done:
     ei_x_free(&args);
     ei_x_free(&reply);
+    if (rc != 0)
+        erlang_node_disconnect(node); /* the header's promise: no half-used connection */
     return rc;
 }
 
@@ -258,8 +294,11 @@ int erlang_node_connect_peer(struct erlang_node *node, const char *peer, unsigne
         snprintf(err, errlen, "cannot encode the connect request for %s", peer);
         goto done;
     }
-    if (rpc_call(node, "erlang", "spawn", &args, &reply, timeout_ms, err, errlen) != 0)
+    int called = rpc_call(node, "erlang", "spawn", &args, &reply, timeout_ms, err, errlen);
+    if (called != 0) {
+        rc = called;
         goto done;
+    }
     int index = 0, type, size;
     if (ei_get_type(reply.buff, &index, &type, &size) < 0 ||
         (type != ERL_PID_EXT && type != ERL_NEW_PID_EXT)) {
@@ -271,6 +310,8 @@ int erlang_node_connect_peer(struct erlang_node *node, const char *peer, unsigne
 done:
     ei_x_free(&args);
     ei_x_free(&reply);
+    if (rc != 0)
+        erlang_node_disconnect(node); /* the header's promise: no half-used connection */
     return rc;
 }
 

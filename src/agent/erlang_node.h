@@ -17,9 +17,10 @@ struct erlang_node {
     bool epmd;           /* look the port up through epmd instead */
     char *cookie;        /* secret */
     unsigned connects;   /* for a fresh C node name on every connection */
+    int stop_fd;         /* readable means "stop waiting" (the loop's signalfd); -1: none */
 };
 
-/* Copies its arguments. Returns -1 with err set on bad input. */
+/* Copies its arguments; stop_fd starts at -1. Returns -1 with err set on bad input. */
 int erlang_node_init(struct erlang_node *node, const char *target, int port, bool epmd,
                      const char *cookie, char *err, size_t errlen);
 void erlang_node_free(struct erlang_node *node);
@@ -32,13 +33,18 @@ int erlang_node_connect(struct erlang_node *node, unsigned timeout_ms, char *err
 void erlang_node_disconnect(struct erlang_node *node);
 bool erlang_node_connected(const struct erlang_node *node);
 
-/* erlang:nodes() of the app node, into out (empty on entry). On failure the connection is
- * closed (a late answer must not be taken for the next one). */
+/* An rpc gave up because node->stop_fd became readable (the fd is left unread). */
+#define ERLANG_NODE_STOPPED (-3)
+
+/* erlang:nodes() of the app node, into out (empty on entry). On any failure (no answer, an
+ * answer that does not decode, ERLANG_NODE_STOPPED) the connection is closed: a late answer
+ * must not be taken for the next one, and the next call connects afresh. */
 int erlang_node_list(struct erlang_node *node, struct strlist *out, unsigned timeout_ms,
                      char *err, size_t errlen);
 
 /* Has the app node start net_kernel:connect_node(Peer) in a process of its own, so a dead
- * peer's connect timeout never blocks this loop; the outcome shows in a later nodes(). */
+ * peer's connect timeout never blocks this loop; the outcome shows in a later nodes(). Fails
+ * and closes the connection as erlang_node_list does. */
 int erlang_node_connect_peer(struct erlang_node *node, const char *peer, unsigned timeout_ms,
                              char *err, size_t errlen);
 

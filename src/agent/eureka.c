@@ -3,6 +3,7 @@
 
 #include "agent/nameset.h"
 #include "agent/oauth.h"
+#include "common/config.h"
 #include "common/node_name.h"
 
 #include <arpa/inet.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define REJECTS_REMEMBERED 256       /* rejected instances logged once each, at most */
 #define REJECTS_LOGGED_PER_ANSWER 10 /* the rest of a flood goes into one summary line */
@@ -274,7 +276,7 @@ struct eureka_state {
     char *instance_url;                /* <app_url>/<instanceId> */
     char *registration;                /* JSON body */
     struct eureka_self self;           /* strings owned below */
-    char *owned[6];
+    char *owned[5];
     struct strlist rejected;           /* "<id>\n<name>\n<reason>" already logged */
     unsigned rejects_total;            /* in the answer being parsed */
     unsigned rejects_logged;           /* in the answer being parsed */
@@ -350,7 +352,6 @@ static void log_reject_summary(struct eureka_state *st, int64_t now_ms)
     st->summary_logged_at = now_ms;
 }
 
-/* One Eureka call with the bearer token; on 401 a new token and one retry. */
 /* Milliseconds until deadline; at least 1, so a spent budget makes the next call time out
  * at once instead of meaning "no timeout". */
 static long time_left(int64_t deadline)
@@ -512,6 +513,28 @@ static void eureka_destroy(void *state)
     free(st);
 }
 
+static bool plain_http(const char *uri)
+{
+    return uri && strncasecmp(uri, "http://", 7) == 0;
+}
+
+/* Credentials over plain http:// can be read on the network. A registry reached over the
+ * platform's internal network may legitimately be http, so this warns and goes on. */
+static void warn_plain_http(const struct eureka_options *opts, const struct log_sink *log)
+{
+    bool secret = plain_http(opts->access_token_uri), tokens = plain_http(opts->uri);
+    if (!secret && !tokens)
+        return;
+    LOG_WARN(log,
+             "registry binding \"%s\": %s over plain http:// (%s), readable by anyone on that "
+             "network; use https:// unless the network is private",
+             opts->binding_name ? opts->binding_name : "?",
+             secret && tokens ? "the OAuth2 client secret and access tokens go"
+             : secret         ? "the OAuth2 client secret goes"
+                              : "access tokens go",
+             secret && tokens ? "access_token_uri and uri" : secret ? "access_token_uri" : "uri");
+}
+
 int eureka_backend_new(const struct eureka_options *opts, const struct eureka_self *self,
                        struct http_client *http, const struct log_sink *log,
                        struct registry_backend *out, char *err, size_t errlen)
@@ -563,6 +586,7 @@ int eureka_backend_new(const struct eureka_options *opts, const struct eureka_se
         st->oauth = oauth_new(http, opts->access_token_uri, opts->client_id, opts->client_secret);
         if (!st->oauth)
             goto oom;
+        warn_plain_http(opts, log);
     }
     free(base);
     free(app);

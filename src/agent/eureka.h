@@ -1,6 +1,6 @@
-/* The Eureka client, per ../shared/spec/eureka.md: register (POST), renew (PUT, 404 means
- * register again), discover (GET, JSON), deregister (DELETE), with an OAuth2 bearer token when
- * the binding has client credentials. */
+/* The Eureka client, over the REST API Netflix Eureka and Spring Cloud Services serve:
+ * register (POST), renew (PUT, 404 means register again), discover (GET, JSON), deregister
+ * (DELETE), with an OAuth2 bearer token when the binding has client credentials. */
 #ifndef ECB_AGENT_EUREKA_H
 #define ECB_AGENT_EUREKA_H
 
@@ -48,6 +48,7 @@ int eureka_parse_peers(const char *body, const struct eureka_self *self, struct 
                        eureka_reject_fn reject, void *ctx, char *err, size_t errlen);
 
 struct eureka_options {
+    const char *binding_name;      /* the service binding, for messages */
     const char *uri;               /* the binding's uri (with or without /eureka) */
     const char *client_id;         /* NULL: no OAuth2 */
     const char *client_secret;
@@ -55,7 +56,8 @@ struct eureka_options {
     long call_timeout_ms;          /* per call */
 };
 
-/* A registry back end talking to Eureka. self's strings are copied. */
+/* A registry back end talking to Eureka. self's strings are copied. Warns (once, here) when
+ * OAuth2 credentials would go over plain http://. */
 int eureka_backend_new(const struct eureka_options *opts, const struct eureka_self *self,
                        struct http_client *http, const struct log_sink *log,
                        struct registry_backend *out, char *err, size_t errlen);

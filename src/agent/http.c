@@ -235,6 +235,16 @@ static void describe_curl_error(CURLcode rc, const char *detail, const char *whe
     }
 }
 
+/* Appends a header line; on failure *list is left as it was (still to be freed). */
+static bool add_header(struct curl_slist **list, const char *line)
+{
+    struct curl_slist *grown = curl_slist_append(*list, line);
+    if (!grown)
+        return false;
+    *list = grown;
+    return true;
+}
+
 /* Runs the transfer, waking for the interrupt fd too. */
 static enum http_result run_transfer(struct http_client *client, CURLcode *result)
 {
@@ -286,7 +296,6 @@ enum http_result http_perform(struct http_client *client, const struct http_requ
     struct body_buffer body = {.max = client->max_body};
     struct curl_slist *headers = NULL;
     char errbuf[CURL_ERROR_SIZE] = "";
-    char *auth_header = NULL;
     enum http_result outcome = HTTP_FAILED;
 
     long total = req->timeout_ms > 0 ? req->timeout_ms : 5000;
@@ -295,28 +304,19 @@ enum http_result http_perform(struct http_client *client, const struct http_requ
                            .flags = CURL_BLOB_NOCOPY};
 
     char header[256];
+    bool listed = true;
     if (req->accept) {
         snprintf(header, sizeof header, "Accept: %s", req->accept);
-        headers = curl_slist_append(headers, header);
+        listed = add_header(&headers, header);
     }
     if (req->content_type) {
         snprintf(header, sizeof header, "Content-Type: %s", req->content_type);
-        headers = curl_slist_append(headers, header);
+        listed = listed && add_header(&headers, header);
     } else {
-        headers = curl_slist_append(headers, "Content-Type:");
+        listed = listed && add_header(&headers, "Content-Type:");
     }
-    headers = curl_slist_append(headers, "Expect:");
-    if (req->bearer_token) {
-        size_t n = strlen(req->bearer_token) + sizeof "Authorization: Bearer ";
-        auth_header = malloc(n);
-        if (!auth_header) {
-            snprintf(resp->error, sizeof resp->error, "%s: out of memory", where);
-            goto done;
-        }
-        snprintf(auth_header, n, "Authorization: Bearer %s", req->bearer_token);
-        headers = curl_slist_append(headers, auth_header);
-    }
-    if (!headers) {
+    listed = listed && add_header(&headers, "Expect:");
+    if (!listed) {
         snprintf(resp->error, sizeof resp->error, "%s: out of memory", where);
         goto done;
     }
@@ -341,7 +341,11 @@ enum http_result http_perform(struct http_client *client, const struct http_requ
     SETOPT(CURLOPT_WRITEDATA, &body);
     SETOPT(CURLOPT_ERRORBUFFER, errbuf);
     SETOPT(CURLOPT_USERAGENT, "erlang-cluster-agent/" ECB_VERSION);
-    if (req->basic_user) {
+    if (req->bearer_token) {
+        /* libcurl's own option: no header copy of the token in a list of ours. */
+        SETOPT(CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+        SETOPT(CURLOPT_XOAUTH2_BEARER, req->bearer_token);
+    } else if (req->basic_user) {
         SETOPT(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         SETOPT(CURLOPT_USERNAME, req->basic_user);
         SETOPT(CURLOPT_PASSWORD, req->basic_password ? req->basic_password : "");
@@ -419,10 +423,6 @@ enum http_result http_perform(struct http_client *client, const struct http_requ
 done:
     free(body.data);
     curl_slist_free_all(headers);
-    if (auth_header) {
-        explicit_bzero(auth_header, strlen(auth_header));
-        free(auth_header);
-    }
     return outcome;
 }
 

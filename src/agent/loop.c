@@ -2,7 +2,7 @@
 #include "common/clock.h"
 
 #include "agent/launch_prepare.h"
-#include "agent/peers.h"
+#include "agent/nameset.h"
 #include "agent/status.h"
 #include "common/fsutil.h"
 
@@ -154,6 +154,27 @@ static int64_t registry_failed(struct loop_state *st, int64_t now, const char *w
     return delay;
 }
 
+int loop_take_discovery(struct peer_set *peers, const struct strlist *found, int64_t now,
+                        const struct log_sink *log)
+{
+    if (log->level >= LOG_LEVEL_DEBUG) {
+        struct nameset wanted;
+        if (nameset_init(&wanted, peers->len) != 0)
+            return -1;
+        for (size_t j = 0; j < peers->len; j++) {
+            if (peers->items[j].wanted && nameset_add(&wanted, peers->items[j].name, j) < 0) {
+                nameset_free(&wanted);
+                return -1;
+            }
+        }
+        for (size_t i = 0; i < found->len; i++)
+            if (!nameset_find(&wanted, found->items[i], NULL))
+                LOG_DEBUG(log, "registry lists peer %s", found->items[i]);
+        nameset_free(&wanted);
+    }
+    return peer_set_update_wanted(peers, found, now);
+}
+
 /* Register, renew and discover as their timers say. Returns false when a signal arrived. */
 static bool registry_step(struct loop_state *st, int64_t now)
 {
@@ -216,14 +237,7 @@ static bool registry_step(struct loop_state *st, int64_t now)
     }
     registry_ok(st, true);
     st->last_discovery_at = time(NULL);
-    for (size_t i = 0; i < found.len; i++) {
-        bool known = false;
-        for (size_t j = 0; j < st->peers.len; j++)
-            known |= st->peers.items[j].wanted && strcmp(st->peers.items[j].name, found.items[i]) == 0;
-        if (!known)
-            LOG_DEBUG(st->log, "registry lists peer %s", found.items[i]);
-    }
-    if (peer_set_update_wanted(&st->peers, &found, now) != 0)
+    if (loop_take_discovery(&st->peers, &found, now, st->log) != 0)
         LOG_ERROR(st->log, "cannot record discovered peers: out of memory");
     strlist_clear(&found);
     st->discover_at = now + current_interval(st, now);
@@ -231,8 +245,6 @@ static bool registry_step(struct loop_state *st, int64_t now)
     return true;
 }
 
-/* Looks at nodes() and starts connections to due peers. Returns -1 when the app node is
- * gone. */
 /* A stop signal is waiting: long work should yield to the loop, which deregisters. */
 static bool signal_pending(const struct loop_state *st)
 {
@@ -278,11 +290,18 @@ static bool worth_connecting(struct loop_state *st, const char *name)
     }
 }
 
+/* Looks at nodes() and starts connections to due peers. Returns -1 when the app node is
+ * gone, 1 when a stop signal cut an rpc short (the signal is still unread), else 0. */
 static int check_peers(struct loop_state *st, int64_t now)
 {
     char err[512];
     struct strlist nodes = {0};
-    if (erlang_node_list(st->node, &nodes, RPC_TIMEOUT_MS, err, sizeof err) != 0) {
+    int listed = erlang_node_list(st->node, &nodes, RPC_TIMEOUT_MS, err, sizeof err);
+    if (listed == ERLANG_NODE_STOPPED) {
+        strlist_clear(&nodes);
+        return 1;
+    }
+    if (listed != 0) {
         strlist_clear(&nodes);
         LOG_DEBUG(st->log, "%s; reconnecting", err);
         char cerr[512];
@@ -323,7 +342,13 @@ static int check_peers(struct loop_state *st, int64_t now)
         if (monotonic_ms() < probe_deadline && !worth_connecting(st, due.items[i]))
             continue;
         LOG_DEBUG(st->log, "asking %s to connect to %s", st->cfg->node_name, due.items[i]);
-        if (erlang_node_connect_peer(st->node, due.items[i], RPC_TIMEOUT_MS, err, sizeof err) != 0) {
+        int asked = erlang_node_connect_peer(st->node, due.items[i], RPC_TIMEOUT_MS, err,
+                                             sizeof err);
+        if (asked == ERLANG_NODE_STOPPED) {
+            strlist_clear(&due);
+            return 1;
+        }
+        if (asked != 0) {
             note_error(st, NODE_ERR, "%s", err);
             if (now - st->peer_error_logged_at >= REPEAT_LOG_MS) {
                 LOG_WARN(st->log, "%s", err);
@@ -398,7 +423,6 @@ static void on_node_up(struct loop_state *st, int64_t now)
     }
 }
 
-/* Deregister within the stop budget counted from stop_at. */
 /* Reads the pending signal. Returns the signal number, or 0. */
 static int take_signal(const struct loop_state *st)
 {
@@ -412,6 +436,7 @@ static int take_signal(const struct loop_state *st)
     return (int)info.ssi_signo;
 }
 
+/* Deregisters within the stop budget counted from stop_at (when the signal was seen). */
 static void stop(struct loop_state *st, int64_t stop_at, const char *why)
 {
     st->state_name = "stopped";
@@ -446,6 +471,7 @@ int agent_loop_run(const struct loop_settings *cfg, struct registry_backend *reg
                             .state_name = "waiting-for-node"};
     peer_set_init(&st.peers, PEER_BACKOFF_BASE_MS, PEER_BACKOFF_CAP_MS);
     st.peers.refused_retry_ms = COOKIE_REFUSED_RETRY_MS;
+    node->stop_fd = cfg->signal_fd; /* a stop signal cuts any rpc wait short */
     int64_t start = monotonic_ms();
     int64_t node_deadline = start + (int64_t)cfg->node_wait_s * 1000;
     int exit_code = 0;
@@ -482,10 +508,13 @@ int agent_loop_run(const struct loop_settings *cfg, struct registry_backend *reg
             now = monotonic_ms();
             /* A peer whose backoff has run out is due too; the wait below counts on it. */
             bool peer_due = peer_set_next_attempt(&st.peers) <= now;
-            if (!signalled && (now >= st.check_at || peer_due) && check_peers(&st, now) != 0) {
+            int checked = !signalled && (now >= st.check_at || peer_due) ? check_peers(&st, now)
+                                                                          : 0;
+            if (checked < 0) {
                 stop(&st, monotonic_ms(), "app node gone");
                 break;
             }
+            signalled |= checked > 0;
         }
         write_status(&st);
 

@@ -6,6 +6,7 @@
 #define ECB_AGENT_LOOP_H
 
 #include "agent/erlang_node.h"
+#include "agent/peers.h"
 #include "agent/registry.h"
 #include "common/log.h"
 
@@ -36,5 +37,11 @@ int64_t registry_backoff_ms(unsigned failures, int64_t cap_ms, uint32_t random);
  * may just be starting is unconnected, else the configured interval. */
 int64_t loop_poll_interval_ms(bool starting, bool mesh_complete, bool fresh_unconnected,
                               int poll_interval_s);
+
+/* Takes a discovery's list into the peer set: logs (debug) each name the set did not want
+ * yet, then records the list as wanted. Linear in the list and the set. Returns -1 when out
+ * of memory. Exposed for tests and bench/registry_scale.c. */
+int loop_take_discovery(struct peer_set *peers, const struct strlist *found, int64_t now,
+                        const struct log_sink *log);
 
 #endif

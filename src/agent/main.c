@@ -60,31 +60,17 @@ static void usage(FILE *out)
         "  --run-dir DIR       as above\n"
         "  --json              print status.json as it is\n"
         "\n"
-        "Settings (run-time environment first, then the staged config.yml, then defaults):\n"
-        "  ERLANG_CLUSTER_DISABLE             true: do nothing\n"
-        "  ERLANG_CLUSTER_DISCOVERY           auto|eureka|dns|static|none\n"
-        "  ERLANG_CLUSTER_NAME                cluster and registry app name (default: app name)\n"
-        "  ERLANG_CLUSTER_NODE_BASENAME       node name part before '@'\n"
-        "  ERLANG_CLUSTER_COOKIE              the cluster's cookie (written to ~/.erlang.cookie at\n"
-        "                                     launch; never logged)\n"
-        "  ERLANG_CLUSTER_DIST_PORT           the distribution port (default 9001)\n"
-        "  ERLANG_CLUSTER_EPMD                true: reach the node through epmd\n"
-        "  ERLANG_CLUSTER_SERVICE             which registry binding, when several\n"
-        "  ERLANG_CLUSTER_DNS_QUERY           name to resolve in dns mode (default: the app's\n"
-        "                                     apps.internal route)\n"
-        "  ERLANG_CLUSTER_DNS_SERVERS         dns mode: servers to ask, ip[:port],... (default:\n"
-        "                                     /etc/resolv.conf)\n"
-        "  ERLANG_CLUSTER_PEERS               static mode: node names or IP addresses, comma-separated\n"
-        "  ERLANG_CLUSTER_POLL_INTERVAL       seconds between discoveries once meshed (default 5)\n"
-        "  ERLANG_CLUSTER_HEARTBEAT_INTERVAL  seconds between lease renewals (default 30)\n"
-        "  ERLANG_CLUSTER_NET_TICKTIME        (read by the launch files, not the loop)\n"
-        "  ERLANG_CLUSTER_PROCESS_TYPES       (read by prepare)\n"
-        "  ERLANG_CLUSTER_START_STYLE         (read by prepare)\n"
-        "  ERLANG_CLUSTER_LOG_LEVEL           error|warn|info|debug (default info)\n"
+        "Settings (run-time environment first, then the staged config.yml, then defaults):\n",
+        DEFAULT_NODE_WAIT_S);
+    for (int f = 0; f < FIELD_COUNT; f++) {
+        const char *fallback = config_field_builtin(f);
+        fprintf(out, "  %-34s %s%s%s%s\n", config_field_variable(f), config_field_help(f),
+                fallback ? " (default " : "", fallback ? fallback : "", fallback ? ")" : "");
+    }
+    fprintf(out,
         "Platform: VCAP_SERVICES (registry credentials, read at run time), VCAP_APPLICATION,\n"
         "  CF_INSTANCE_INTERNAL_IP, INSTANCE_GUID or CF_INSTANCE_GUID, CF_INSTANCE_INDEX,\n"
-        "  CF_SYSTEM_CERT_PATH (extra CA certificates to trust), HOME, TMPDIR.\n",
-        DEFAULT_NODE_WAIT_S);
+        "  CF_SYSTEM_CERT_PATH (extra CA certificates to trust), HOME, TMPDIR.\n");
 }
 
 /* <deps>/<idx>/bin/erlang-cluster-agent -> <deps>/<idx>/config.yml, if it exists. */
@@ -299,6 +285,7 @@ static int build_registry(const struct config *cfg, const char *node_name, int s
         .lease_duration_s = 3 * hb > 90 ? 3 * hb : 90,
     };
     struct eureka_options eopts = {
+        .binding_name = cfg->registry.binding_name,
         .uri = cfg->registry.uri,
         .client_id = cfg->registry.client_id,
         .client_secret = cfg->registry.client_secret,

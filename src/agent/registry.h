@@ -1,5 +1,5 @@
 /* The registry back-end interface: how the loop registers, renews, discovers and deregisters,
- * whatever the registry is (Eureka, a static list; DNS later). */
+ * whatever the registry is (Eureka, CF internal DNS, a static list). */
 #ifndef ECB_AGENT_REGISTRY_H
 #define ECB_AGENT_REGISTRY_H
 
@@ -29,7 +29,5 @@ struct registry_backend {
                                        size_t errlen);
     void (*destroy)(void *state);
 };
-
-const char *registry_status_name(enum registry_status status);
 
 #endif

@@ -6,17 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *registry_status_name(enum registry_status status)
-{
-    switch (status) {
-    case REGISTRY_OK: return "ok";
-    case REGISTRY_NOT_REGISTERED: return "not registered";
-    case REGISTRY_FAILED: return "failed";
-    case REGISTRY_INTERRUPTED: return "interrupted";
-    }
-    return "unknown";
-}
-
 struct static_state {
     struct strlist peers;
 };

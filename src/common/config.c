@@ -17,53 +17,6 @@
 #define FALLBACK_CLUSTER_NAME "erlang-cluster"
 #define INET6_TEXT_MAX 45 /* the longest IPv6 literal, as inet_ntop's INET6_ADDRSTRLEN - 1 */
 
-static const char *const field_variables[FIELD_COUNT] = {
-    [FIELD_DISABLE] = "ERLANG_CLUSTER_DISABLE",
-    [FIELD_DISCOVERY] = "ERLANG_CLUSTER_DISCOVERY",
-    [FIELD_NAME] = "ERLANG_CLUSTER_NAME",
-    [FIELD_NODE_BASENAME] = "ERLANG_CLUSTER_NODE_BASENAME",
-    [FIELD_COOKIE] = "ERLANG_CLUSTER_COOKIE",
-    [FIELD_DIST_PORT] = "ERLANG_CLUSTER_DIST_PORT",
-    [FIELD_EPMD] = "ERLANG_CLUSTER_EPMD",
-    [FIELD_SERVICE] = "ERLANG_CLUSTER_SERVICE",
-    [FIELD_DNS_QUERY] = "ERLANG_CLUSTER_DNS_QUERY",
-    [FIELD_PEERS] = "ERLANG_CLUSTER_PEERS",
-    [FIELD_POLL_INTERVAL] = "ERLANG_CLUSTER_POLL_INTERVAL",
-    [FIELD_HEARTBEAT_INTERVAL] = "ERLANG_CLUSTER_HEARTBEAT_INTERVAL",
-    [FIELD_NET_TICKTIME] = "ERLANG_CLUSTER_NET_TICKTIME",
-    [FIELD_PROCESS_TYPES] = "ERLANG_CLUSTER_PROCESS_TYPES",
-    [FIELD_LOG_LEVEL] = "ERLANG_CLUSTER_LOG_LEVEL",
-    [FIELD_START_STYLE] = "ERLANG_CLUSTER_START_STYLE",
-    [FIELD_DNS_SERVERS] = "ERLANG_CLUSTER_DNS_SERVERS",
-};
-
-/* Compiled-in fallbacks, used when no input sets a value. NULL: derived or none. */
-static const char *const builtin_defaults[FIELD_COUNT] = {
-    [FIELD_DISABLE] = "false",
-    [FIELD_DISCOVERY] = "auto",
-    [FIELD_DIST_PORT] = "9001",
-    [FIELD_EPMD] = "false",
-    [FIELD_POLL_INTERVAL] = "60",
-    [FIELD_HEARTBEAT_INTERVAL] = "30",
-    [FIELD_NET_TICKTIME] = "60",
-    [FIELD_PROCESS_TYPES] = "web",
-    [FIELD_LOG_LEVEL] = "info",
-    [FIELD_START_STYLE] = "auto",
-};
-
-const char *config_field_variable(enum config_field field)
-{
-    return field >= 0 && field < FIELD_COUNT ? field_variables[field] : "ERLANG_CLUSTER_?";
-}
-
-enum config_field config_field_from_variable(const char *name)
-{
-    for (int f = 0; f < FIELD_COUNT; f++)
-        if (strcmp(name, field_variables[f]) == 0)
-            return (enum config_field)f;
-    return FIELD_COUNT;
-}
-
 const char *config_source_name(enum config_source source)
 {
     switch (source) {
@@ -172,7 +125,7 @@ static int bad_value(char *err, size_t errlen, const struct picked *p, const cha
 
 static void pick(const struct layers *l, enum config_field f, struct picked *p)
 {
-    const char *var = field_variables[f];
+    const char *var = config_field_variable(f);
     memset(p, 0, sizeof *p);
     if (l->env[f] != NULL) {
         p->value = l->env[f];
@@ -189,7 +142,7 @@ static void pick(const struct layers *l, enum config_field f, struct picked *p)
         p->source = SOURCE_MANIFEST;
         snprintf(p->origin, sizeof p->origin, "%s: defaults.%s", l->defaults_path, var);
     } else {
-        p->value = builtin_defaults[f];
+        p->value = config_field_builtin(f);
         p->source = SOURCE_BUILTIN;
         snprintf(p->origin, sizeof p->origin, "%s", var);
     }
@@ -373,7 +326,7 @@ static int load_layers(const struct config_inputs *in, struct layers *l, char *e
     memset(l, 0, sizeof *l);
     l->in = in;
     for (int f = 0; f < FIELD_COUNT; f++) {
-        const char *raw = env_lookup(in->env, field_variables[f]);
+        const char *raw = env_lookup(in->env, config_field_variable(f));
         if (raw == NULL)
             continue;
         l->env[f] = trimmed_copy(raw);
@@ -470,15 +423,14 @@ static int set_reason(struct config *cfg, char *err, size_t errlen, const char *
     return 0;
 }
 
-static int resolve_registry(const struct layers *l, struct config *cfg,
-                            struct vcap_services *services, char *err, size_t errlen)
+static int resolve_registry(struct config *cfg, struct vcap_services *services, char *err,
+                            size_t errlen)
 {
     long index = vcap_services_select_registry(services, cfg->service_name, err, errlen);
     if (index == -2)
         return -1;
     if (index < 0)
         return 0;
-    (void)l;
     /* Move the chosen binding into cfg so that its secrets have one owner. */
     struct vcap_registry *chosen = &services->registries[index];
     cfg->registry = chosen->binding;
@@ -487,12 +439,11 @@ static int resolve_registry(const struct layers *l, struct config *cfg,
     return 0;
 }
 
-static int resolve_discovery(const struct layers *l, struct config *cfg, int requested,
-                             const struct picked *mode_pick, struct vcap_services *services,
-                             char *err, size_t errlen)
+static int resolve_discovery(struct config *cfg, int requested, const struct picked *mode_pick,
+                             struct vcap_services *services, char *err, size_t errlen)
 {
     bool wants_registry = requested == DISCOVERY_AUTO || requested == DISCOVERY_EUREKA;
-    if (wants_registry && resolve_registry(l, cfg, services, err, errlen) != 0)
+    if (wants_registry && resolve_registry(cfg, services, err, errlen) != 0)
         return -1;
     char *route = internal_route(cfg->app_uris);
     int rc = 0;
@@ -785,7 +736,7 @@ static int resolve(const struct config_inputs *in, struct layers *l, struct conf
     if (parse_choice(&mode_pick, modes, 5, "use auto, eureka, dns, static or none", &choice, err,
                      errlen) != 0)
         return -1;
-    if (resolve_discovery(l, cfg, choice, &mode_pick, services, err, errlen) != 0)
+    if (resolve_discovery(cfg, choice, &mode_pick, services, err, errlen) != 0)
         return -1;
 
     return resolve_instance(in->env, cfg, err, errlen);

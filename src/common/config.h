@@ -12,6 +12,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/config_fields.h"
+#include "common/log.h"
+
 enum config_source {
     SOURCE_BUILTIN,     /* compiled-in fallback when manifest.yml has no default */
     SOURCE_MANIFEST,    /* the buildpack's manifest.yml defaults */
@@ -30,31 +33,8 @@ enum discovery_mode {
     DISCOVERY_NONE,
 };
 
-enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
-
 /* How the app's BEAM is started; AUTO lets the launch step detect it from the start command. */
 enum start_style { START_STYLE_AUTO, START_STYLE_ERL, START_STYLE_MIX_RELEASE, START_STYLE_RELX };
-
-enum config_field {
-    FIELD_DISABLE,
-    FIELD_DISCOVERY,
-    FIELD_NAME,
-    FIELD_NODE_BASENAME,
-    FIELD_COOKIE,
-    FIELD_DIST_PORT,
-    FIELD_EPMD,
-    FIELD_SERVICE,
-    FIELD_DNS_QUERY,
-    FIELD_PEERS,
-    FIELD_POLL_INTERVAL,
-    FIELD_HEARTBEAT_INTERVAL,
-    FIELD_NET_TICKTIME,
-    FIELD_PROCESS_TYPES,
-    FIELD_LOG_LEVEL,
-    FIELD_START_STYLE,
-    FIELD_DNS_SERVERS,
-    FIELD_COUNT
-};
 
 /* Accepted ranges, shared with messages and docs. */
 #define CONFIG_PORT_MIN 1024
@@ -153,9 +133,4 @@ const char *discovery_mode_name(enum discovery_mode mode);
  * [0-9A-Za-z.-] replaced by '-', upper-cased (as the server would). malloc'd. */
 char *registry_app_name(const char *cluster_name);
 const char *start_style_name(enum start_style style);
-/* "ERLANG_CLUSTER_DIST_PORT" for FIELD_DIST_PORT. */
-const char *config_field_variable(enum config_field field);
-/* The field for a variable name, or FIELD_COUNT when it is not one of ours. */
-enum config_field config_field_from_variable(const char *name);
-
 #endif

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "common/config.h"
+#include "common/config_fields.h"
 
 struct settings_file {
     char *name;                      /* manifest `language`, config.yml `name` */

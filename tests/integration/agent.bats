@@ -185,6 +185,15 @@ start_registry() {
   [ "$(requests_since 0 | jq -s 'map(select((.path|startswith("/eureka")) and .status == 401)) | length')" -eq 0 ]
 }
 
+@test "OAuth2 credentials over plain http:// are warned about once, naming the binding" {
+  start_registry
+  start_beam 2
+  start_agent 2
+  wait_until 20 registered 2
+  log_has 2 'WARN: registry binding "registry": the OAuth2 client secret and access tokens go over plain http://'
+  [ "$(grep -c 'plain http://' "$SANDBOX/agent2.log")" -eq 1 ]
+}
+
 @test "a registry bound without OAuth keys is used without a token" {
   start_registry --auth off
   VCAP=$(vcap_services "$REGISTRY_HTTP")
@@ -193,6 +202,7 @@ start_registry() {
   wait_until 20 registered 2
   [ "$(requests_since 0 | jq -s 'map(select(.path == "/oauth/token")) | length')" -eq 0 ]
   [ "$(requests_since 0 | jq -rs 'map(.auth) | unique | join(",")')" = none ]
+  refute log_has 2 'plain http://' # no credentials to carry
 }
 
 @test "HTTPS to the registry works with the platform's CA certificates" {
@@ -236,6 +246,33 @@ start_registry() {
   not_registered 2
   [ "$(requests_since 0 | jq -s 'map(select(.method == "DELETE" and .status == 200)) | length')" -eq 1 ]
   log_has 2 "deregistered from the eureka registry (SIGTERM)"
+}
+
+@test "SIGTERM deregisters within one second while an rpc to a stalled app node waits" {
+  start_registry
+  start_beam_with_rex 2 none
+  start_agent 2
+  wait_until 20 registered 2
+  # The agent's nodes() call has reached the node, which will never answer it.
+  wait_until 10 rex_calls_at_least 2 1
+  start_ns=$(date +%s%N)
+  kill -TERM "${AGENT_PIDS[2]}"
+  wait_for_exit "${AGENT_PIDS[2]}" 3
+  elapsed_ms=$((($(date +%s%N) - start_ns) / 1000000))
+  echo "agent exited ${elapsed_ms} ms after SIGTERM" >&3
+  [ "$elapsed_ms" -lt 1000 ]
+  not_registered 2
+  log_has 2 "deregistered from the eureka registry (SIGTERM)"
+}
+
+@test "an rpc answer that does not decode closes the connection, and the agent connects afresh" {
+  start_registry
+  start_beam_with_rex 2 not_a_list
+  start_agent 2
+  wait_until 20 log_has 2 "answered something other than a list"
+  # Each connection has a fresh C node name: a second caller means the first was closed.
+  wait_until 10 rex_callers_at_least 2 2
+  kill -0 "${AGENT_PIDS[2]}"
 }
 
 @test "the agent deregisters and exits when the app node dies" {
@@ -382,11 +419,23 @@ start_registry() {
 @test "--help lists every ERLANG_CLUSTER_ variable the configuration reads" {
   run "$AGENT" --help
   [ "$status" -eq 0 ]
-  vars=$(grep -o '"ERLANG_CLUSTER_[A-Z_]*"' "$REPO_ROOT/src/common/config.c" | tr -d '"' | sort -u)
-  [ -n "$vars" ]
+  vars=$(grep -ho '"ERLANG_CLUSTER_[A-Z_]*"' "$REPO_ROOT"/src/common/config*.c | tr -d '"' | sort -u)
+  [ "$(wc -l <<<"$vars")" -ge 17 ]
   for v in $vars; do
     [[ "$output" == *"$v "* ]] || { echo "missing $v" >&2; false; }
   done
+}
+
+@test "--help gives each setting the default the buildpack's manifest.yml has" {
+  run "$AGENT" --help
+  [ "$status" -eq 0 ]
+  defaults=$(sed -n '/^defaults:/,/^[^ ]/s/^  \(ERLANG_CLUSTER_[A-Z_]*\): "\{0,1\}\([^"]*\)"\{0,1\}$/\1 \2/p' \
+    "$REPO_ROOT/manifest.yml")
+  [ "$(wc -l <<<"$defaults")" -ge 10 ]
+  while read -r var value; do
+    grep -E "^  $var +.*\(default $value\)$" <<<"$output" >/dev/null ||
+      { echo "$var: --help does not say (default $value)" >&2; false; }
+  done <<<"$defaults"
 }
 
 @test "a long run through re-registrations, token renewals and reconnects leaks no memory" {

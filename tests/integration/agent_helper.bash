@@ -78,13 +78,44 @@ port_open() {
   (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
 }
 
-# start_beam N: an app node app-like `chat@127.0.0.N`, epmd-less on DIST_PORT.
+# start_beam N [ERL_ARG...]: an app node app-like `chat@127.0.0.N`, epmd-less on DIST_PORT.
 start_beam() {
   local n=$1 ip=127.0.0.$1
   erl -noshell -noinput -name "$CLUSTER@$ip" -erl_epmd_port "$DIST_PORT" -start_epmd false \
-    -kernel inet_dist_use_interface "{127,0,0,$n}" >"$SANDBOX/beam$n.log" 2>&1 &
+    -kernel inet_dist_use_interface "{127,0,0,$n}" "${@:2}" >"$SANDBOX/beam$n.log" 2>&1 &
   BEAM_PIDS[$n]=$!
   wait_until 20 port_open "$ip" "$DIST_PORT"
+}
+
+# start_beam_with_rex N ANSWER: an app node whose rpc server (the registered `rex`, which
+# the agent's rpc calls go to) is replaced: every call's caller node is appended to
+# $SANDBOX/rex$N.calls, and the call is answered {rex, ANSWER}, or never when ANSWER is
+# `none` (a stalled node).
+start_beam_with_rex() {
+  local n=$1 answer=$2
+  local calls=$SANDBOX/rex$n.calls
+  start_beam "$n" -eval "
+    Calls = \"$calls\",
+    Serve = fun Loop() ->
+      receive {From, {call, _, _, _, _}} when is_pid(From) ->
+        ok = file:write_file(Calls, [atom_to_list(node(From)), \"\\n\"], [append]),
+        case $answer of none -> ok; Answer -> From ! {rex, Answer} end
+      end,
+      Loop()
+    end,
+    true = unregister(rex),
+    true = register(rex, spawn(Serve))."
+}
+
+# rex_calls_at_least N COUNT: the replaced rpc server of node N received COUNT calls.
+rex_calls_at_least() {
+  [[ -f $SANDBOX/rex$1.calls ]] && (($(wc -l <"$SANDBOX/rex$1.calls") >= $2))
+}
+
+# rex_callers_at_least N COUNT: COUNT different C nodes called it (each connection of the
+# agent has a fresh name).
+rex_callers_at_least() {
+  [[ -f $SANDBOX/rex$1.calls ]] && (($(sort -u "$SANDBOX/rex$1.calls" | wc -l) >= $2))
 }
 
 # start_epmd PORT: a private epmd on 127.0.0.1-2 (ERL_EPMD_PORT=PORT points BEAMs and ei at it).

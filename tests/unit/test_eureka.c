@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "agent/eureka.h"
+#include "common/config.h"
 
 static const struct eureka_self SELF = {
     .cluster_name = "chat",

@@ -23,6 +23,49 @@
 
 #include "agent/http.h"
 
+#include <dlfcn.h>
+
+/* The header lists http.c builds go through these stand-ins (the test binary's definitions
+ * come before libcurl's): they can fail the Nth append, remember what was appended and count
+ * list nodes made and freed. */
+static int slist_fail_at;         /* 0: never fail; n: the nth call fails */
+static int slist_calls;
+static int slist_nodes_live;      /* made by append minus freed by free_all */
+static char slist_seen[2048];     /* every appended line, '|'-separated */
+
+struct curl_slist *curl_slist_append(struct curl_slist *list, const char *line)
+{
+    static struct curl_slist *(*real)(struct curl_slist *, const char *);
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "curl_slist_append");
+    if (++slist_calls == slist_fail_at)
+        return NULL;
+    strncat(slist_seen, line, sizeof slist_seen - strlen(slist_seen) - 2);
+    strcat(slist_seen, "|");
+    struct curl_slist *grown = real(list, line);
+    if (grown)
+        slist_nodes_live++;
+    return grown;
+}
+
+void curl_slist_free_all(struct curl_slist *list)
+{
+    static void (*real)(struct curl_slist *);
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "curl_slist_free_all");
+    for (struct curl_slist *n = list; n; n = n->next)
+        slist_nodes_live--;
+    real(list);
+}
+
+static void slist_reset(int fail_at)
+{
+    slist_fail_at = fail_at;
+    slist_calls = 0;
+    slist_nodes_live = 0;
+    slist_seen[0] = '\0';
+}
+
 struct server {
     pid_t pid;
     int port;
@@ -123,6 +166,51 @@ static void answers_come_back_with_status_and_body_and_the_bearer_token_is_sent(
     assert_non_null(strstr(request, "GET /eureka/apps/X HTTP/1.1"));
     assert_non_null(strstr(request, "Authorization: Bearer tok-123"));
     assert_non_null(strstr(request, "Accept: application/json"));
+    http_client_free(c);
+}
+
+/* The token goes to libcurl's bearer option, never into a header list of ours (whose copy
+ * libcurl would free without wiping), and every list node made is freed. */
+static void the_bearer_token_never_enters_a_header_list(void **state)
+{
+    (void)state;
+    slist_reset(0);
+    struct server srv;
+    server_start(&srv, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+    struct http_client *c = client_with(1024, -1);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/eureka/apps/X", srv.port);
+    struct http_request req = {.method = "GET", .url = url, .accept = "application/json",
+                               .bearer_token = "tok-456", .timeout_ms = 2000};
+    struct http_response resp;
+    assert_int_equal(http_perform(c, &req, &resp), HTTP_OK);
+    http_response_free(&resp);
+    char request[8192];
+    server_stop(&srv, request, sizeof request);
+    assert_non_null(strstr(request, "Authorization: Bearer tok-456"));
+    assert_true(slist_calls > 0);
+    assert_null(strstr(slist_seen, "tok-456"));
+    assert_int_equal(slist_nodes_live, 0);
+    http_client_free(c);
+}
+
+/* An append that fails (out of memory) fails the request and leaks none of the list. */
+static void a_failed_header_append_fails_the_request_without_a_leak(void **state)
+{
+    (void)state;
+    struct http_client *c = client_with(1024, -1);
+    for (int fail_at = 1; fail_at <= 3; fail_at++) {
+        slist_reset(fail_at);
+        struct http_request req = {.method = "PUT", .url = "http://127.0.0.1:1/eureka/apps/X",
+                                   .accept = "application/json",
+                                   .content_type = "application/json", .body = "{}",
+                                   .timeout_ms = 2000};
+        struct http_response resp;
+        assert_int_equal(http_perform(c, &req, &resp), HTTP_FAILED);
+        assert_non_null(strstr(resp.error, "out of memory"));
+        assert_int_equal(slist_nodes_live, 0);
+    }
+    slist_reset(0);
     http_client_free(c);
 }
 
@@ -265,6 +353,8 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(answers_come_back_with_status_and_body_and_the_bearer_token_is_sent),
+        cmocka_unit_test(the_bearer_token_never_enters_a_header_list),
+        cmocka_unit_test(a_failed_header_append_fails_the_request_without_a_leak),
         cmocka_unit_test(redirects_are_not_followed_and_say_so),
         cmocka_unit_test(bodies_over_the_cap_fail),
         cmocka_unit_test(a_server_that_never_answers_fails_within_the_total_timeout),
