@@ -27,7 +27,8 @@ override LDFLAGS += $(SANITIZE)
 
 COMMON_SRC := $(wildcard src/common/*.c)
 SUPPLY_SRC := $(wildcard src/supply/*.c)
-AGENT_SRC  := $(wildcard src/agent/*.c)
+# The agent program: its launch step, its discovery back ends and its run-time loop.
+AGENT_SRC  := $(wildcard src/launch/*.c src/discovery/*.c src/agent/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(OBJ)/%.o)
 SUPPLY_OBJ := $(SUPPLY_SRC:%.c=$(OBJ)/%.o)
 AGENT_OBJ  := $(AGENT_SRC:%.c=$(OBJ)/%.o)

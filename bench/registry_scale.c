@@ -12,10 +12,10 @@
  *
  * Under callgrind (--collect-atstart=no), only the timed rounds are counted: divide the total
  * by REPEATS for the instructions of one round. */
-#include "agent/eureka.h"
+#include "discovery/eureka.h"
 #include "agent/loop.h"
 #include "agent/peers.h"
-#include "agent/strlist.h"
+#include "common/strlist.h"
 
 #include <errno.h>
 #include <stdarg.h>

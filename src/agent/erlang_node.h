@@ -3,7 +3,7 @@
 #ifndef ECB_AGENT_ERLANG_NODE_H
 #define ECB_AGENT_ERLANG_NODE_H
 
-#include "agent/strlist.h"
+#include "common/strlist.h"
 
 #include <ei.h>
 #include <stdbool.h>

@@ -1,8 +1,8 @@
 #include "agent/loop.h"
 #include "common/clock.h"
 
-#include "agent/launch_prepare.h"
-#include "agent/nameset.h"
+#include "launch/prepare.h"
+#include "common/nameset.h"
 #include "agent/status.h"
 #include "common/fsutil.h"
 

@@ -7,7 +7,7 @@
 
 #include "agent/erlang_node.h"
 #include "agent/peers.h"
-#include "agent/registry.h"
+#include "discovery/registry.h"
 #include "common/log.h"
 
 #include <stdint.h>

@@ -1,12 +1,12 @@
 /* erlang-cluster-agent: the heartbeat agent of the erlang-cluster buildpack.
  * Subcommands: prepare (launch files), run (the loop), status (the agent's current view). */
 #include "agent/erlang_node.h"
-#include "agent/eureka.h"
-#include "agent/http.h"
-#include "agent/launch_prepare.h"
+#include "discovery/eureka.h"
+#include "discovery/http.h"
+#include "launch/prepare.h"
 #include "agent/loop.h"
-#include "agent/registry_dns.h"
-#include "agent/registry_static.h"
+#include "discovery/dns.h"
+#include "discovery/static.h"
 #include "agent/status.h"
 #include "common/config.h"
 #include "common/fsutil.h"

@@ -1,6 +1,6 @@
 #include "agent/peers.h"
 
-#include "agent/nameset.h"
+#include "common/nameset.h"
 
 #include <stdlib.h>
 #include <string.h>

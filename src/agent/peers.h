@@ -5,7 +5,7 @@
 #ifndef ECB_AGENT_PEERS_H
 #define ECB_AGENT_PEERS_H
 
-#include "agent/strlist.h"
+#include "common/strlist.h"
 
 #include <stdbool.h>
 #include <stdint.h>

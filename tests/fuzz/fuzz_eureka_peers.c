@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/eureka.h"
+#include "discovery/eureka.h"
 #include "common/node_name.h"
 #include "fuzz_support.h"
 

@@ -11,7 +11,7 @@
  * The back end's log goes to stderr. SIGTERM and SIGINT are taken through a signalfd, as in
  * the agent, and interrupt the lookup. Exit status: 0 ok, 1 failed, 2 usage or setup error,
  * 3 interrupted. Used by tests/integration/dns.bats. */
-#include "agent/registry_dns.h"
+#include "discovery/dns.h"
 #include "common/config.h"
 #include "common/log.h"
 

@@ -137,7 +137,7 @@ async function getToken(double, { id = 'test-client', secret = 'test-secret' } =
   return JSON.parse(res.body).access_token;
 }
 
-// A registration body shaped like the heartbeat agent's (src/agent/eureka.c).
+// A registration body shaped like the heartbeat agent's (src/discovery/eureka.c).
 function agentRegistration({ ip = '10.255.0.2', guid = 'a1b2c3d4-0000-4000-8000-000000000001', cluster = 'my-cluster',
   distPort = 9001, index = 0, duration = 90, renewal = 30 } = {}) {
   return {

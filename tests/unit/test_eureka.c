@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/eureka.h"
+#include "discovery/eureka.h"
 #include "common/config.h"
 
 static const struct eureka_self SELF = {

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/http.h"
+#include "discovery/http.h"
 
 #include <dlfcn.h>
 

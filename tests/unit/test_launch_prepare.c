@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "agent/launch_prepare.h"
+#include "launch/prepare.h"
 #include "common/fsutil.h"
 
 struct fixture {

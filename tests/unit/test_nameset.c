@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/nameset.h"
+#include "common/nameset.h"
 
 static void finds_each_added_name_with_its_value(void **state)
 {

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/oauth.h"
+#include "discovery/oauth.h"
 
 static void parses_a_uaa_answer(void **state)
 {

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/registry_dns.h"
+#include "discovery/dns.h"
 
 #define QNAME "chat.apps.internal"
 

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "agent/registry_static.h"
+#include "discovery/static.h"
 
 static void lists_names_and_turns_addresses_into_node_names(void **state)
 {

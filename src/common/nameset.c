@@ -1,4 +1,4 @@
-#include "agent/nameset.h"
+#include "common/nameset.h"
 
 #include <stdint.h>
 #include <stdlib.h>

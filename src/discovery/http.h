@@ -3,8 +3,8 @@
  * certificates, redirects are never followed (they would carry credentials elsewhere), and
  * answer bodies are capped. A request can be cut short by an "interrupt" file descriptor
  * (the loop's signalfd) becoming readable, so a signal is never stuck behind a slow call. */
-#ifndef ECB_AGENT_HTTP_H
-#define ECB_AGENT_HTTP_H
+#ifndef ECB_DISCOVERY_HTTP_H
+#define ECB_DISCOVERY_HTTP_H
 
 #include <stddef.h>
 

@@ -1,4 +1,4 @@
-#include "agent/registry_static.h"
+#include "discovery/static.h"
 
 #include "common/node_name.h"
 

@@ -1,9 +1,9 @@
 /* OAuth2 client_credentials for the registry: fetch a token, cache it, renew it before its
  * expires_in runs out (Spring Cloud Services tokens live about 30 s). */
-#ifndef ECB_AGENT_OAUTH_H
-#define ECB_AGENT_OAUTH_H
+#ifndef ECB_DISCOVERY_OAUTH_H
+#define ECB_DISCOVERY_OAUTH_H
 
-#include "agent/http.h"
+#include "discovery/http.h"
 
 #include <stdint.h>
 

@@ -1,12 +1,12 @@
 /* The Eureka client, over the REST API Netflix Eureka and Spring Cloud Services serve:
  * register (POST), renew (PUT, 404 means register again), discover (GET, JSON), deregister
  * (DELETE), with an OAuth2 bearer token when the binding has client credentials. */
-#ifndef ECB_AGENT_EUREKA_H
-#define ECB_AGENT_EUREKA_H
+#ifndef ECB_DISCOVERY_EUREKA_H
+#define ECB_DISCOVERY_EUREKA_H
 
-#include "agent/http.h"
-#include "agent/registry.h"
-#include "agent/strlist.h"
+#include "discovery/http.h"
+#include "discovery/registry.h"
+#include "common/strlist.h"
 #include "common/log.h"
 
 /* Metadata keys this agent writes and reads. */

@@ -1,4 +1,4 @@
-#include "agent/strlist.h"
+#include "common/strlist.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* CURLOPT_PROTOCOLS is deprecated since libcurl 7.85 in favour of CURLOPT_PROTOCOLS_STR, which
  * the stack's libcurl 7.81 lacks; the old option works in both. */
 #define CURL_DISABLE_DEPRECATION
-#include "agent/http.h"
+#include "discovery/http.h"
 
 #include <curl/curl.h>
 #include <dirent.h>

@@ -1,8 +1,8 @@
-#include "agent/eureka.h"
+#include "discovery/eureka.h"
 #include "common/clock.h"
 
-#include "agent/nameset.h"
-#include "agent/oauth.h"
+#include "common/nameset.h"
+#include "discovery/oauth.h"
 #include "common/config.h"
 #include "common/node_name.h"
 

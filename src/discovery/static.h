@@ -1,9 +1,9 @@
 /* The static registry back end: peers from ERLANG_CLUSTER_PEERS (comma-separated node names),
  * nothing to register. */
-#ifndef ECB_AGENT_REGISTRY_STATIC_H
-#define ECB_AGENT_REGISTRY_STATIC_H
+#ifndef ECB_DISCOVERY_STATIC_H
+#define ECB_DISCOVERY_STATIC_H
 
-#include "agent/registry.h"
+#include "discovery/registry.h"
 #include "common/log.h"
 
 /* peers: comma-separated node names (base@host) or IP addresses (meaning basename@ip);

@@ -1,4 +1,4 @@
-#include "agent/registry_dns.h"
+#include "discovery/dns.h"
 #include "common/clock.h"
 
 #include "common/node_name.h"

@@ -1,4 +1,4 @@
-#include "agent/oauth.h"
+#include "discovery/oauth.h"
 #include "common/secret.h"
 
 #include <cjson/cJSON.h>

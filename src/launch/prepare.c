@@ -3,7 +3,7 @@
  * the start style, and write the run dir's files so the app's BEAM gets its name, cookie and
  * distribution flags exactly once and every other BEAM in the container gets guest flags.
  * See docs/internals.md, "Launch". */
-#include "agent/launch_prepare.h"
+#include "launch/prepare.h"
 #include "common/secret.h"
 
 #include "common/config.h"

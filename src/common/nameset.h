@@ -2,8 +2,8 @@
  * scan a list once per item: with it a registry answer of n instances is filtered and diffed
  * in O(n) instead of O(n^2). Open addressing with linear probing on an FNV-1a hash. Names are
  * borrowed, not copied: they must outlive the index. */
-#ifndef ECB_AGENT_NAMESET_H
-#define ECB_AGENT_NAMESET_H
+#ifndef ECB_COMMON_NAMESET_H
+#define ECB_COMMON_NAMESET_H
 
 #include <stdbool.h>
 #include <stddef.h>

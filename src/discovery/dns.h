@@ -9,11 +9,11 @@
  * lookup (timeout, SERVFAIL, REFUSED, unreachable server) is REGISTRY_FAILED; a name with
  * no addresses (NXDOMAIN or an empty answer) is REGISTRY_OK with no peers. Neither
  * disconnects anyone: the loop only ever adds connections. */
-#ifndef ECB_AGENT_REGISTRY_DNS_H
-#define ECB_AGENT_REGISTRY_DNS_H
+#ifndef ECB_DISCOVERY_DNS_H
+#define ECB_DISCOVERY_DNS_H
 
-#include "agent/registry.h"
-#include "agent/strlist.h"
+#include "discovery/registry.h"
+#include "common/strlist.h"
 #include "common/config.h"
 #include "common/log.h"
 

@@ -1,6 +1,6 @@
 /* A growable list of owned strings (peer names, node lists). */
-#ifndef ECB_AGENT_STRLIST_H
-#define ECB_AGENT_STRLIST_H
+#ifndef ECB_COMMON_STRLIST_H
+#define ECB_COMMON_STRLIST_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,9 +1,9 @@
 /* The registry back-end interface: how the loop registers, renews, discovers and deregisters,
  * whatever the registry is (Eureka, CF internal DNS, a static list). */
-#ifndef ECB_AGENT_REGISTRY_H
-#define ECB_AGENT_REGISTRY_H
+#ifndef ECB_DISCOVERY_REGISTRY_H
+#define ECB_DISCOVERY_REGISTRY_H
 
-#include "agent/strlist.h"
+#include "common/strlist.h"
 
 #include <stdbool.h>
 #include <stdint.h>
