@@ -8,22 +8,45 @@ VERSION    := $(shell cat VERSION)
 BUILD      := build
 BP         := $(BUILD)/buildpack
 OBJ        := $(BUILD)/obj
-SANITIZE   ?=
+
+# The sanitizer build has a folder of its own (make test-sanitize), so its objects and
+# binaries never mix with the shipped build's: `make BUILD=build/sanitize ...` always means
+# AddressSanitizer + UBSan, and every other build dir never has them.
+SANITIZE_BUILD := build/sanitize
+SANITIZE   :=
+ifeq ($(BUILD),$(SANITIZE_BUILD))
+SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS     ?= -O1 -g
+endif
 
 CC         ?= cc
 CFLAGS     ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -D_REENTRANT -Wall -Wextra -Werror -Isrc \
               -DECB_VERSION='"$(VERSION)"' $(SANITIZE)
+override LDFLAGS += $(SANITIZE)
 ERL_ROOT   := /usr/lib/erlang/usr
 EI_CFLAGS  := -I$(ERL_ROOT)/include
 EI_LIBS    := $(ERL_ROOT)/lib/libei.a -lpthread
-PKG_CFLAGS := $(shell pkg-config --cflags libcjson yaml-0.1 libcurl libcares 2>/dev/null)
-CJSON_LIBS := $(shell pkg-config --libs libcjson 2>/dev/null)
-YAML_LIBS  := -Wl,-Bstatic $(shell pkg-config --libs yaml-0.1 2>/dev/null) -Wl,-Bdynamic
-CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null)
-CARES_LIBS := -Wl,-Bstatic $(shell pkg-config --libs libcares 2>/dev/null) -Wl,-Bdynamic
+# Expanded when a recipe runs, not when make starts: `make deps all` (and a first
+# `make demo`) installs these packages after make has read this file.
+BUILD_PKGS  = libcjson yaml-0.1 libcurl libcares
+PKG_CFLAGS  = $(shell pkg-config --cflags $(BUILD_PKGS) 2>/dev/null)
+CJSON_LIBS  = $(shell pkg-config --libs libcjson 2>/dev/null)
+YAML_LIBS   = -Wl,-Bstatic $(shell pkg-config --libs yaml-0.1 2>/dev/null) -Wl,-Bdynamic
+CURL_LIBS   = $(shell pkg-config --libs libcurl 2>/dev/null)
+CARES_LIBS  = -Wl,-Bstatic $(shell pkg-config --libs libcares 2>/dev/null) -Wl,-Bdynamic
 RPATH      := -Wl,-rpath,'$$ORIGIN/../lib' -Wl,--enable-new-dtags
-override LDFLAGS += $(SANITIZE)
+
+# Objects and binaries depend on the flags they were built with: a build with other flags
+# (another CFLAGS or CC) rebuilds them instead of reusing what an earlier build left.
+FLAGS_STAMP := $(OBJ)/build-flags
+BUILD_FLAGS := $(CC) $(CFLAGS) $(LDFLAGS)
+ifneq ($(file <$(FLAGS_STAMP)),$(BUILD_FLAGS))
+$(FLAGS_STAMP): FORCE
+endif
+$(FLAGS_STAMP):
+	$(shell mkdir -p $(@D))$(file >$@,$(BUILD_FLAGS))
+FORCE:
 
 COMMON_SRC := $(wildcard src/common/*.c)
 SUPPLY_SRC := $(wildcard src/supply/*.c)
@@ -35,21 +58,29 @@ AGENT_OBJ  := $(AGENT_SRC:%.c=$(OBJ)/%.o)
 AGENT_LIB_OBJ := $(filter-out $(OBJ)/src/agent/main.o,$(AGENT_OBJ))
 SUPPLY_LIB_OBJ := $(filter-out $(OBJ)/src/supply/main.o,$(SUPPLY_OBJ))
 
-SUPPLY_LIBS := $(CJSON_LIBS) $(YAML_LIBS)
-AGENT_LIBS  := $(CURL_LIBS) $(CJSON_LIBS) $(YAML_LIBS) $(CARES_LIBS) $(EI_LIBS)
+SUPPLY_LIBS  = $(CJSON_LIBS) $(YAML_LIBS)
+AGENT_LIBS   = $(CURL_LIBS) $(CJSON_LIBS) $(YAML_LIBS) $(CARES_LIBS) $(EI_LIBS)
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 SHIPPED_SCRIPTS := bin/detect bin/finalize bin/compile
 TEMPLATES  := $(wildcard templates/*)
-CJSON_SO   := $(shell pkg-config --variable=libdir libcjson 2>/dev/null)/libcjson.so.1
 
-.PHONY: all deps test test-unit test-sanitize test-stack demo package release clean lint
+.PHONY: all deps test test-unit test-sanitize test-stack test-fresh demo package release clean \
+        lint build-deps-present unit-tests integration-drivers sanitize-build
 all: $(BP)/bin/supply $(BP)/bin/erlang-cluster-agent $(BP)/lib/libcjson.so.1 \
      $(SHIPPED_SCRIPTS:%=$(BP)/%) $(TEMPLATES:%=$(BP)/%) $(BP)/manifest.yml $(BP)/VERSION
 
-$(OBJ)/%.o: %.c $(wildcard src/*/*.h)
+# Without the -dev packages the compiler's errors would not say what is missing.
+build-deps-present:
+	@missing=; \
+	command -v pkg-config >/dev/null || missing=" pkg-config"; \
+	for pkg in $(BUILD_PKGS); do pkg-config --exists $$pkg 2>/dev/null || missing="$$missing $$pkg"; done; \
+	[ -f $(ERL_ROOT)/lib/libei.a ] || missing="$$missing libei (erlang-dev)"; \
+	[ -z "$$missing" ] || { echo "make: the build needs what is not installed:$$missing; run 'make deps' to install it" >&2; exit 1; }
+
+$(OBJ)/%.o: %.c $(wildcard src/*/*.h) $(FLAGS_STAMP) | build-deps-present
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(EI_CFLAGS) -c $< -o $@
 
@@ -61,9 +92,10 @@ $(BP)/bin/erlang-cluster-agent: $(COMMON_OBJ) $(AGENT_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS) $(RPATH)
 
-$(BP)/lib/libcjson.so.1: $(CJSON_SO)
+# Bundled: the stack has no cJSON. Found when the recipe runs (see PKG_CFLAGS).
+$(BP)/lib/libcjson.so.1: $(FLAGS_STAMP) | build-deps-present
 	@mkdir -p $(@D)
-	cp -L $< $@
+	cp -L "$$(pkg-config --variable=libdir libcjson)/libcjson.so.1" $@
 
 $(BP)/%: %
 	@mkdir -p $(@D)
@@ -89,7 +121,10 @@ integration-drivers: $(DNS_PROBE)
 deps:
 	@tests/support/install-deps
 
-test: deps all $(UNIT_BIN) $(DNS_PROBE)
+# demo and test install the packages first, then build in a second make that starts with
+# them present (and in that order, whatever -j says).
+test: deps
+	@$(MAKE) --no-print-directory all unit-tests integration-drivers
 	@tests/run-all
 
 # Opt-in: the shipped binaries in a minimal debootstrapped root file system (needs root and
@@ -97,23 +132,35 @@ test: deps all $(UNIT_BIN) $(DNS_PROBE)
 test-stack: all
 	@tests/run-all stack
 
-test-sanitize:
-	$(MAKE) clean
-	$(MAKE) SANITIZE='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer' \
-	  CFLAGS='-O1 -g' all $(UNIT_BIN) $(DNS_PROBE)
-	@tests/run-all unit bats integration
+# Opt-in: the README's `make demo` and `make test`, run as written in a fresh Debian 12 root
+# file system (debootstrap; needs root and Debian's mirror; about 30 minutes).
+test-fresh:
+	@tests/support/test-fresh
 
-demo: deps all
+# The sanitizer build, in $(SANITIZE_BUILD): `sanitize-build` only builds it; test-sanitize
+# runs the unit, staging/launch and agent integration suites against it.
+sanitize-build:
+	@$(MAKE) --no-print-directory BUILD=$(SANITIZE_BUILD) all unit-tests integration-drivers
+
+test-sanitize: sanitize-build
+	@ECB_BUILD_DIR=$(SANITIZE_BUILD) tests/run-all unit bats integration
+
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@tests/support/demo
 
+# The zip is made from the shipped build (never the sanitizer's, which lives elsewhere) and
+# only once its binaries pass the stack checks (tests/support/stack-check).
 package: all
-	@tests/support/package "$(VERSION)"
+	@tests/support/stack-check $(BP)
+	@tests/support/package "$(VERSION)" $(BUILD)
 
 # A release: VERSION, manifest.yml and CHANGELOG.md agree, then the zip and its checksum.
 release: all
+	@tests/support/stack-check $(BP)
 	@grep -qx 'version: $(VERSION)' manifest.yml || { echo "release: manifest.yml version is not $(VERSION)" >&2; exit 1; }
 	@grep -q '^## $(VERSION)' CHANGELOG.md || { echo "release: CHANGELOG.md has no '## $(VERSION)' entry" >&2; exit 1; }
-	@zip=$$(tests/support/package "$(VERSION)") && echo "$$zip" && cat "$$zip.sha256"
+	@zip=$$(tests/support/package "$(VERSION)" $(BUILD)) && echo "$$zip" && cat "$$zip.sha256"
 
 lint:
 	shellcheck -S warning bin/* templates/*.sh tests/support/* .ci/run 2>/dev/null | head -50
@@ -134,7 +181,7 @@ FUZZ_COMMON_TARGETS := node_name vcap_application vcap_services config_resolve m
 FUZZ_AGENT_TARGETS  := eureka_peers oauth_token
 FUZZ_TARGETS       := $(FUZZ_COMMON_TARGETS) $(FUZZ_AGENT_TARGETS)
 FUZZ_SAN           := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS        := -O1 -g -std=c11 -D_GNU_SOURCE -D_REENTRANT -Wall -Wextra -Werror -Isrc \
+FUZZ_CFLAGS         = -O1 -g -std=c11 -D_GNU_SOURCE -D_REENTRANT -Wall -Wextra -Werror -Isrc \
                       -Itests/fuzz -DECB_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(EI_CFLAGS)
 FUZZ_SUPPORT_SRC   := tests/fuzz/fuzz_support.c
 FUZZ_LIB_SRC       := $(COMMON_SRC) $(FUZZ_SUPPORT_SRC)
@@ -144,10 +191,10 @@ FUZZ_REPLAY_BINS   := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/replay_%)
 
 .PHONY: fuzz fuzz-smoke fuzz-build fuzz-replay
 # Instrumented for libFuzzer's coverage feedback, and the same code with sanitizers only.
-$(FUZZ_DIR)/obj/%.o: %.c $(wildcard src/*/*.h tests/fuzz/*.h)
+$(FUZZ_DIR)/obj/%.o: %.c $(wildcard src/*/*.h tests/fuzz/*.h) | build-deps-present
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
-$(FUZZ_DIR)/replay-obj/%.o: %.c $(wildcard src/*/*.h tests/fuzz/*.h)
+$(FUZZ_DIR)/replay-obj/%.o: %.c $(wildcard src/*/*.h tests/fuzz/*.h) | build-deps-present
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -c $< -o $@
 

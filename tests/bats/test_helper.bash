@@ -4,7 +4,7 @@
 # shellcheck disable=SC2154  # status, output and lines are set by bats' run
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-BUILT_BUILDPACK="$REPO_ROOT/build/buildpack"
+BUILT_BUILDPACK="$REPO_ROOT/${ECB_BUILD_DIR:-build}/buildpack" # make test-sanitize: build/sanitize
 
 sandbox_setup() {
     if [[ ! -x "$BUILT_BUILDPACK/bin/supply" || ! -x "$BUILT_BUILDPACK/bin/erlang-cluster-agent" ]]; then

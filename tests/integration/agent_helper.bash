@@ -4,7 +4,7 @@
 # as the launch wrapper would start them. Every wait is a bounded poll, never a fixed sleep.
 
 REPO_ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-AGENT=${AGENT:-$REPO_ROOT/build/buildpack/bin/erlang-cluster-agent}
+AGENT=${AGENT:-$REPO_ROOT/${ECB_BUILD_DIR:-build}/buildpack/bin/erlang-cluster-agent}
 # shellcheck source=../support/registry/registry.bash
 source "$REPO_ROOT/tests/support/registry/registry.bash"
 

@@ -8,13 +8,7 @@
 setup_file() {
   cd "$BATS_TEST_DIRNAME/../.." || return 1
   export ROOTFS=$PWD/build/stack-rootfs
-  if [[ ! -x $ROOTFS/usr/bin/bash ]]; then
-    rm -rf "$ROOTFS.tmp"
-    debootstrap --variant=minbase --include=libcurl4,libyaml-0-2,ca-certificates \
-      bookworm "$ROOTFS.tmp" http://deb.debian.org/debian >"$BATS_FILE_TMPDIR/debootstrap.log" 2>&1 ||
-      { tail -20 "$BATS_FILE_TMPDIR/debootstrap.log" >&2; return 1; }
-    mv "$ROOTFS.tmp" "$ROOTFS"
-  fi
+  tests/support/debootstrap-rootfs "$ROOTFS" libcurl4 libyaml-0-2 ca-certificates
   local bp
   bp=$(tests/support/unpacked-buildpack)
   rm -rf "$ROOTFS/buildpack"
