@@ -9,10 +9,8 @@
 #include "common/log.h"
 #include "common/node_name.h"
 #include "common/secret.h"
-#include "discovery/dns.h"
-#include "discovery/eureka.h"
 #include "discovery/http.h"
-#include "discovery/static.h"
+#include "discovery/registry.h"
 #include "launch/prepare.h"
 
 #include <errno.h>
@@ -29,10 +27,6 @@
 #include <unistd.h>
 
 extern char **environ;
-
-#define HTTP_CONNECT_TIMEOUT_MS 1500
-#define HTTP_CALL_TIMEOUT_MS 3000
-#define HTTP_MAX_BODY (4u << 20)
 
 struct run_options {
     const char *config_path;
@@ -211,72 +205,28 @@ static char *read_cookie(const struct run_options *opts, const struct config *cf
     return cookie;
 }
 
+/* The eureka back end owns its HTTP client: *http stays NULL. */
 static int build_registry(const struct config *cfg, const char *node_name, int signal_fd,
                           const struct log_sink *log, struct http_client **http,
                           struct registry_backend *reg, char **instance_id)
 {
+    (void)http;
     char err[1024];
-    /* Discovery none is an empty static list: the loop still waits for the app node, hands
-     * its name claim over to later BEAMs, and watches it. */
-    if (cfg->discovery == DISCOVERY_STATIC || cfg->discovery == DISCOVERY_NONE)
-        return static_backend_new(cfg->discovery == DISCOVERY_STATIC ? cfg->peers : "",
-                                  cfg->node_basename, node_name, reg, err, sizeof err) == 0
-                   ? 0
-                   : (LOG_ERROR(log, "%s", err), -1);
-    if (cfg->discovery == DISCOVERY_DNS)
-        return dns_backend_from_config(cfg, DNS_DEFAULT_BUDGET_MS, signal_fd, log, reg, err,
-                                       sizeof err) == 0
-                   ? 0
-                   : (LOG_ERROR(log, "%s", err), -1);
-    /* Eureka. */
-    if (!cfg->registry.uri || !*cfg->registry.uri) {
-        LOG_ERROR(log, "registry binding \"%s\" has no uri in VCAP_SERVICES",
-                  cfg->registry.binding_name ? cfg->registry.binding_name : "?");
-        return -1;
-    }
-    if (!cfg->instance_guid) {
-        LOG_ERROR(log, "INSTANCE_GUID / CF_INSTANCE_GUID is not set; the platform sets it, "
-                       "and Eureka needs it for the instance id");
-        return -1;
-    }
     const char *cert_path = getenv("CF_SYSTEM_CERT_PATH");
-    struct http_options hopts = {
-        .extra_ca_dir = cert_path && *cert_path ? cert_path : NULL,
-        .connect_timeout_ms = HTTP_CONNECT_TIMEOUT_MS,
-        .max_body = HTTP_MAX_BODY,
-        .interrupt_fd = signal_fd,
-    };
-    *http = http_client_new(&hopts, err, sizeof err);
-    if (!*http) {
-        LOG_ERROR(log, "%s", err);
-        return -1;
-    }
-    int hb = cfg->heartbeat_interval;
-    struct eureka_self self = {
-        .cluster_name = cfg->cluster_name,
+    struct registry_runtime rt = {
         .node_name = node_name,
-        .instance_ip = cfg->instance_ip,
-        .instance_guid = cfg->instance_guid,
-        .app_guid = cfg->app_id,
-        .instance_index = cfg->instance_index,
-        .dist_port = cfg->dist_port,
-        .epmd = cfg->epmd,
-        .renewal_interval_s = hb,
-        .lease_duration_s = 3 * hb > 90 ? 3 * hb : 90,
+        .ca_dir = cert_path && *cert_path ? cert_path : NULL,
+        .interrupt_fd = signal_fd,
+        .log = log,
     };
-    struct eureka_options eopts = {
-        .binding_name = cfg->registry.binding_name,
-        .uri = cfg->registry.uri,
-        .client_id = cfg->registry.client_id,
-        .client_secret = cfg->registry.client_secret,
-        .access_token_uri = cfg->registry.access_token_uri,
-        .call_timeout_ms = HTTP_CALL_TIMEOUT_MS,
-    };
-    if (eureka_backend_new(&eopts, &self, *http, log, reg, err, sizeof err) != 0) {
+    if (registry_new(cfg, &rt, reg, err, sizeof err) != 0) {
         LOG_ERROR(log, "%s", err);
         return -1;
     }
-    *instance_id = eureka_instance_id(&self);
+    if (reg->instance_id && !(*instance_id = strdup(reg->instance_id))) {
+        LOG_ERROR(log, "out of memory");
+        return -1;
+    }
     return 0;
 }
 
