@@ -64,7 +64,4 @@ enum peer_probe {
 enum peer_probe erlang_node_probe_peer(struct erlang_node *node, const char *peer,
                                        unsigned timeout_ms, char *err, size_t errlen);
 
-/* Reads the cookie from a cookie file (first line, trimmed). malloc'd; NULL with err set. */
-char *erlang_read_cookie(const char *path, char *err, size_t errlen);
-
 #endif
