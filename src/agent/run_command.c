@@ -12,7 +12,7 @@
 #include "common/secret.h"
 #include "discovery/http.h"
 #include "discovery/registry.h"
-#include "launch/prepare.h"
+#include "launch/run_dir.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -14,10 +14,6 @@
 #ifndef ECB_LAUNCH_PREPARE_H
 #define ECB_LAUNCH_PREPARE_H
 
-/* The launch step's parts the agent uses too (the run dir's files, the name claim). */
-#include "launch/claim.h"
-#include "launch/run_dir.h"
-
 enum prepare_status {
     PREPARE_CLUSTERED = 0,
     PREPARE_FAILED = 1,
