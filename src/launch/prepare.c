@@ -82,7 +82,8 @@ static int choose_start_style(const struct prepare_request *req, struct prepare_
 {
     enum start_style forced = st->cfg.start_style;
     if (!req->launcher) {
-        st->style = forced == START_STYLE_AUTO ? launch_recorded_start_style(req->run_dir) : forced;
+        st->style =
+            forced == START_STYLE_AUTO ? launch_recorded_start_style(req->run_dir) : forced;
         return 0;
     }
     char cwd[PATH_MAX];
@@ -120,54 +121,67 @@ static int resolve_config(char *const *env, struct prepare_state *st, char *err,
     return rc;
 }
 
+/* Whether this process is to be clustered at all: not when disabled, nor when its process
+ * type is not selected (PREPARE_NOT_CLUSTERED, with the line to print in err). */
+static int clustering_wanted(const struct config *cfg, char *err, size_t errlen)
+{
+    if (cfg->disabled) {
+        set_error(err, errlen, LOG_PREFIX "ERLANG_CLUSTER_DISABLE is true (from %s); "
+                  "the app starts unclustered",
+                  config_source_name(cfg->source[FIELD_DISABLE]));
+        return PREPARE_NOT_CLUSTERED;
+    }
+    const char *type = cfg->process_type ? cfg->process_type : "web";
+    if (!process_type_selected(cfg, type)) {
+        set_error(err, errlen, LOG_PREFIX "process type '%s' is not in "
+                  "ERLANG_CLUSTER_PROCESS_TYPES; the process starts unclustered", type);
+        return PREPARE_NOT_CLUSTERED;
+    }
+    return PREPARE_CLUSTERED;
+}
+
+/* The app node's name, basename@CF_INSTANCE_INTERNAL_IP, into st->node_name. */
+static int name_the_node(struct prepare_state *st, char *err, size_t errlen)
+{
+    if (!ip_literal_valid(st->cfg.instance_ip))
+        return set_error(err, errlen, "CF_INSTANCE_INTERNAL_IP is %s; expected the container's "
+                         "IP address", st->cfg.instance_ip ? "not an IP literal" : "not set");
+    if (!node_basename_valid(st->cfg.node_basename))
+        return set_error(err, errlen, "ERLANG_CLUSTER_NODE_BASENAME (from %s) is not 1..%d "
+                         "characters of A-Z a-z 0-9 _ -",
+                         config_source_name(st->cfg.source[FIELD_NODE_BASENAME]),
+                         NODE_BASENAME_MAX);
+    snprintf(st->node_name, sizeof st->node_name, "%s@%s", st->cfg.node_basename,
+             st->cfg.instance_ip);
+    return 0;
+}
+
+/* The run dir goes into env files inside single quotes: it must be absolute and hold none. */
+static int run_dir_usable(const char *run_dir, char *err, size_t errlen)
+{
+    if (strchr(run_dir, '\'') != NULL || run_dir[0] != '/')
+        return set_error(err, errlen, "TMPDIR must be an absolute path without a ' (run dir %s)",
+                         run_dir);
+    return 0;
+}
+
 static int prepare(const struct prepare_request *req, char *const *env,
                    struct prepare_state *st, char *err, size_t errlen)
 {
     if (resolve_config(env, st, err, errlen) != 0)
         return PREPARE_FAILED;
-
-    if (st->cfg.disabled) {
-        set_error(err, errlen, LOG_PREFIX "ERLANG_CLUSTER_DISABLE is true (from %s); "
-                  "the app starts unclustered",
-                  config_source_name(st->cfg.source[FIELD_DISABLE]));
-        return PREPARE_NOT_CLUSTERED;
-    }
-    const char *type = st->cfg.process_type ? st->cfg.process_type : "web";
-    if (!process_type_selected(&st->cfg, type)) {
-        set_error(err, errlen, LOG_PREFIX "process type '%s' is not in "
-                  "ERLANG_CLUSTER_PROCESS_TYPES; the process starts unclustered", type);
-        return PREPARE_NOT_CLUSTERED;
-    }
-    if (!ip_literal_valid(st->cfg.instance_ip)) {
-        set_error(err, errlen, "CF_INSTANCE_INTERNAL_IP is %s; expected the container's IP "
-                  "address", st->cfg.instance_ip ? "not an IP literal" : "not set");
-        return PREPARE_FAILED;
-    }
-    if (!node_basename_valid(st->cfg.node_basename)) {
-        set_error(err, errlen, "ERLANG_CLUSTER_NODE_BASENAME (from %s) is not 1..%d "
-                  "characters of A-Z a-z 0-9 _ -",
-                  config_source_name(st->cfg.source[FIELD_NODE_BASENAME]), NODE_BASENAME_MAX);
-        return PREPARE_FAILED;
-    }
-    snprintf(st->node_name, sizeof st->node_name, "%s@%s", st->cfg.node_basename,
-             st->cfg.instance_ip);
-    if (strchr(req->run_dir, '\'') != NULL || req->run_dir[0] != '/') {
-        set_error(err, errlen, "TMPDIR must be an absolute path without a ' (run dir %s)",
-                  req->run_dir);
-        return PREPARE_FAILED;
-    }
-    if (choose_start_style(req, st, err, errlen) != 0)
-        return PREPARE_FAILED;
-    if (launch_ensure_run_dir(req->run_dir, err, errlen) != 0)
-        return PREPARE_FAILED;
-    if (launch_settle_cookie(&st->cfg, env_lookup(env, "HOME"), &st->cookie, err, errlen) != 0)
+    int wanted = clustering_wanted(&st->cfg, err, errlen);
+    if (wanted != PREPARE_CLUSTERED)
+        return wanted;
+    if (name_the_node(st, err, errlen) != 0 || run_dir_usable(req->run_dir, err, errlen) != 0 ||
+        choose_start_style(req, st, err, errlen) != 0 ||
+        launch_ensure_run_dir(req->run_dir, err, errlen) != 0 ||
+        launch_settle_cookie(&st->cfg, env_lookup(env, "HOME"), &st->cookie, err, errlen) != 0)
         return PREPARE_FAILED;
     struct launch_plan plan = {.run_dir = req->run_dir, .launcher = req->launcher, .env = env,
                                .cfg = &st->cfg, .node_name = st->node_name, .style = st->style,
                                .release_script = st->release_script, .cookie = st->cookie};
-    if (launch_write_files(&plan, err, errlen) != 0)
-        return PREPARE_FAILED;
-    return PREPARE_CLUSTERED;
+    return launch_write_files(&plan, err, errlen) == 0 ? PREPARE_CLUSTERED : PREPARE_FAILED;
 }
 
 static void print_usage(FILE *to)
