@@ -1,19 +1,18 @@
+/* The dns back end's network side: both queries through c-ares, driven by poll() under one
+ * deadline that also watches the interrupt fd. */
 #include "discovery/dns.h"
-#include "discovery/dns_answer.h"
-#include "common/clock.h"
 
+#include "common/clock.h"
 #include "common/node_name.h"
+#include "discovery/dns_answer.h"
 
 #include <ares.h>
-#include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <errno.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Each family's query gets two tries; the first waits a third of the budget and c-ares
  * doubles the second, so both fit the budget with one server. The deadline below is what
@@ -37,8 +36,6 @@ struct dns_state {
     enum dns_seen seen;
     bool library_ready;
 };
-
-/* --- The network side: c-ares driven by poll() under one deadline. --- */
 
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {

@@ -24,8 +24,9 @@
 
 enum eureka_call { CALL_REGISTER, CALL_RENEW, CALL_DISCOVER, CALL_DEREGISTER };
 
-/* What each call sends and which answers it accepts (spec: POST 204, PUT 200 or 404 when the
- * lease is unknown, GET 200 or 404 when the app has no instances, DELETE 200 or 404). */
+/* What each call sends and which answers it accepts. Eureka servers answer POST 204, PUT 200
+ * or 404 when the lease is unknown, GET 200 or 404 when the app has no instances, DELETE 200
+ * or 404 when the instance is already gone. */
 static const struct {
     const char *what;          /* for messages */
     const char *method;
@@ -106,6 +107,8 @@ static long time_left(int64_t deadline)
     return left < 1 ? 1 : (long)left;
 }
 
+/* One line for an answer the call does not accept: the status, what it likely means, and
+ * the start of the body (printable only: it comes from the network). */
 static void describe_status(const char *what, const struct http_response *resp, char *err,
                             size_t errlen)
 {
@@ -121,9 +124,10 @@ static void describe_status(const char *what, const struct http_response *resp, 
              body[0] ? ": " : "", body);
 }
 
-static bool accepted(enum eureka_call call, long status)
+static bool is_accepted(enum eureka_call call, long status)
 {
-    for (size_t i = 0; i < sizeof CALLS[call].accepted / sizeof CALLS[call].accepted[0]; i++)
+    size_t n = sizeof CALLS[call].accepted / sizeof CALLS[call].accepted[0];
+    for (size_t i = 0; i < n && CALLS[call].accepted[i] != 0; i++)
         if (CALLS[call].accepted[i] == status)
             return true;
     return false;
@@ -187,7 +191,7 @@ static enum registry_status eureka_request(struct eureka_state *st, enum eureka_
         snprintf(err, errlen, "%s answered %ld: the registry no longer knows us",
                  CALLS[call].what, resp.status);
         s = REGISTRY_NOT_REGISTERED;
-    } else if (!accepted(call, resp.status)) {
+    } else if (!is_accepted(call, resp.status)) {
         describe_status(CALLS[call].what, &resp, err, errlen);
         s = REGISTRY_FAILED;
     } else if (answer) {
@@ -224,20 +228,20 @@ static enum registry_status eureka_discover(void *state, int64_t now_ms, struct 
     struct http_response resp;
     enum registry_status s = eureka_request(st, CALL_DISCOVER, now_ms, st->call_timeout_ms,
                                             &resp, err, errlen);
-    /* A 404 is an app with no instances (yet): no peers, not a failure. */
-    if (s != REGISTRY_OK || resp.status == 404) {
-        if (s == REGISTRY_OK)
-            http_response_free(&resp);
+    if (s != REGISTRY_OK)
         return s;
-    }
-    st->rejects_total = 0;
-    st->rejects_logged = 0;
-    st->rejects_unlisted = 0;
-    if (eureka_parse_peers(resp.body, &st->self, peers, log_reject_once, st, err, errlen) != 0) {
-        strlist_clear(peers);
-        s = REGISTRY_FAILED;
-    } else {
-        log_reject_summary(st, now_ms);
+    /* The other accepted answer, 404, is an app with no instances (yet): no peers. */
+    if (resp.status == 200) {
+        st->rejects_total = 0;
+        st->rejects_logged = 0;
+        st->rejects_unlisted = 0;
+        if (eureka_parse_peers(resp.body, &st->self, peers, log_reject_once, st, err, errlen) !=
+            0) {
+            strlist_clear(peers);
+            s = REGISTRY_FAILED;
+        } else {
+            log_reject_summary(st, now_ms);
+        }
     }
     http_response_free(&resp);
     return s;
@@ -260,6 +264,8 @@ static void eureka_destroy(void *state)
     free(st);
 }
 
+/* The REST base: the binding's uri, with /eureka added unless it ends in /eureka or
+ * /eureka/v2 already (SCS bindings give the bare host). malloc'd. */
 static char *eureka_base(const char *uri)
 {
     size_t n = strlen(uri);
@@ -295,7 +301,6 @@ static void warn_plain_http(const struct registry_binding *binding, const struct
                               : "access tokens go",
              secret && tokens ? "access_token_uri and uri" : secret ? "access_token_uri" : "uri");
 }
-
 
 /* Copies who we are: the configuration may go before the back end does. */
 static int copy_self(struct eureka_state *st, const struct config *cfg, const char *node_name)
