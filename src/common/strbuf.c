@@ -71,6 +71,18 @@ const char *strbuf_text(const struct strbuf *sb)
     return sb->data != NULL ? sb->data : "";
 }
 
+char *strbuf_detach(struct strbuf *sb, size_t *len)
+{
+    if (sb->data == NULL && strbuf_append_len(sb, "", 0) != 0)
+        return NULL;
+    char *text = sb->data;
+    if (len != NULL)
+        *len = sb->len;
+    sb->data = NULL;
+    sb->len = sb->cap = 0;
+    return text;
+}
+
 void strbuf_reset(struct strbuf *sb)
 {
     if (sb->data == NULL)

@@ -23,6 +23,10 @@ int strbuf_appendf(struct strbuf *sb, const char *fmt, ...);
 /* The text so far; "" for a buffer nothing was appended to. */
 const char *strbuf_text(const struct strbuf *sb);
 
+/* Hands the text over to the caller, who frees it ("" for an empty buffer), with its length
+ * in *len (may be NULL); the buffer is empty again. NULL only when out of memory. */
+char *strbuf_detach(struct strbuf *sb, size_t *len);
+
 /* Empties the buffer and keeps its memory (wiped first for a secret one). */
 void strbuf_reset(struct strbuf *sb);
 

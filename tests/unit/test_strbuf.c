@@ -1,10 +1,11 @@
-/* The shared string buffer: appends of any size keep every byte, formatted appends too, and
- * an empty buffer reads as "". */
+/* The shared string buffer: appends of any size keep every byte, formatted appends too, an
+ * empty buffer reads as "", and its text can be handed over. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -61,12 +62,33 @@ static void formatted_appends_add_to_the_end(void **state)
     strbuf_release(&sb);
 }
 
+static void detaching_hands_the_text_over_and_empties_the_buffer(void **state)
+{
+    (void)state;
+    struct strbuf sb = {.secret = true};
+    size_t len = 99;
+    char *text = strbuf_detach(&sb, &len); /* nothing appended: still a string */
+    assert_non_null(text);
+    assert_string_equal(text, "");
+    assert_int_equal(len, 0);
+    free(text);
+    assert_int_equal(strbuf_append(&sb, "token"), 0);
+    text = strbuf_detach(&sb, &len);
+    assert_string_equal(text, "token");
+    assert_int_equal(len, 5);
+    assert_null(sb.data);
+    assert_int_equal(sb.len, 0);
+    assert_string_equal(strbuf_text(&sb), "");
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(an_empty_buffer_reads_as_empty_text),
         cmocka_unit_test(appends_keep_every_byte_across_growth),
         cmocka_unit_test(formatted_appends_add_to_the_end),
+        cmocka_unit_test(detaching_hands_the_text_over_and_empties_the_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
