@@ -199,17 +199,17 @@ static void print_usage(FILE *to)
             PREPARE_GUEST, PREPARE_NOT_CLUSTERED, PREPARE_GUEST);
 }
 
-int launch_prepare_main(int argc, char **argv)
+/* The command line into req. Returns -1 to go on, else the status to exit with (after
+ * --help, or a usage error). */
+static int parse_arguments(int argc, char **argv, struct prepare_request *req)
 {
-    struct prepare_request req = {0};
-    char default_run_dir[PATH_MAX];
     bool mode_given = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--run-dir") == 0 && i + 1 < argc) {
-            req.run_dir = argv[++i];
+            req->run_dir = argv[++i];
         } else if (strcmp(argv[i], "--launcher") == 0 && i + 1 < argc && !mode_given) {
-            req.launcher = true;
-            req.start_command = argv[++i];
+            req->launcher = true;
+            req->start_command = argv[++i];
             mode_given = true;
         } else if (strcmp(argv[i], "--shell") == 0 && !mode_given) {
             mode_given = true;
@@ -217,14 +217,49 @@ int launch_prepare_main(int argc, char **argv)
             print_usage(stdout);
             return 0;
         } else {
-            print_usage(stderr);
-            return PREPARE_USAGE;
+            mode_given = false;
+            break;
         }
     }
     if (!mode_given) {
         print_usage(stderr);
         return PREPARE_USAGE;
     }
+    return -1;
+}
+
+/* The one line the launcher's log shows: what was prepared, or why the process is left
+ * alone; a failure goes to stderr in any shell. */
+static void print_outcome(int status, const struct prepare_request *req,
+                          const struct prepare_state *st, const char *err)
+{
+    if (status == PREPARE_FAILED) {
+        fprintf(stderr, NOT_CLUSTERING "%s\n", err);
+    } else if (status == PREPARE_NOT_CLUSTERED) {
+        if (req->launcher)
+            printf("%s\n", err);
+    } else if (req->launcher) {
+        const char *cookie_from = st->cfg.cookie
+                                      ? config_source_name(st->cfg.source[FIELD_COOKIE])
+                                      : "the droplet";
+        if (st->cfg.epmd)
+            printf(LOG_PREFIX "node %s, epmd with listen port %d, start style %s, cookie "
+                   "from %s\n",
+                   st->node_name, st->cfg.dist_port, start_style_name(st->style), cookie_from);
+        else
+            printf(LOG_PREFIX "node %s, epmd-less distribution port %d, start style %s, "
+                   "cookie from %s\n",
+                   st->node_name, st->cfg.dist_port, start_style_name(st->style), cookie_from);
+    }
+}
+
+int launch_prepare_main(int argc, char **argv)
+{
+    struct prepare_request req = {0};
+    char default_run_dir[PATH_MAX];
+    int done = parse_arguments(argc, argv, &req);
+    if (done >= 0)
+        return done;
     if (req.run_dir == NULL) {
         if (launch_default_run_dir(environ, default_run_dir, sizeof default_run_dir) != 0) {
             fprintf(stderr, NOT_CLUSTERING "TMPDIR is too long\n");
@@ -250,24 +285,7 @@ int launch_prepare_main(int argc, char **argv)
                 "starts guest BEAMs (" RUN_FILE_SHELL_ENV ")\n", claimed_by);
         status = PREPARE_GUEST;
     }
-    if (status == PREPARE_FAILED) {
-        fprintf(stderr, NOT_CLUSTERING "%s\n", err);
-    } else if (status == PREPARE_NOT_CLUSTERED) {
-        if (req.launcher)
-            printf("%s\n", err);
-    } else if (req.launcher) {
-        const char *cookie_from = st.cfg.cookie
-                                      ? config_source_name(st.cfg.source[FIELD_COOKIE])
-                                      : "the droplet";
-        if (st.cfg.epmd)
-            printf(LOG_PREFIX "node %s, epmd with listen port %d, start style %s, cookie "
-                   "from %s\n",
-                   st.node_name, st.cfg.dist_port, start_style_name(st.style), cookie_from);
-        else
-            printf(LOG_PREFIX "node %s, epmd-less distribution port %d, start style %s, "
-                   "cookie from %s\n",
-                   st.node_name, st.cfg.dist_port, start_style_name(st.style), cookie_from);
-    }
+    print_outcome(status, &req, &st, err);
     if (fflush(stdout) != 0 && status == PREPARE_CLUSTERED) {
         fprintf(stderr, NOT_CLUSTERING "cannot write to stdout: %s\n", strerror(errno));
         status = PREPARE_FAILED;
