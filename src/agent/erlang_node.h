@@ -1,5 +1,7 @@
 /* The Erlang side: a hidden C node (erl_interface) connected to the local app node, which it
- * asks for nodes() and has connect to missing peers. Every call is bounded by a timeout. */
+ * asks for nodes() and has connect to missing peers. Every call is bounded by a timeout.
+ * The connection is in erlang_node.c, the calls in erlang_rpc.c, the cookie probe in
+ * erlang_probe.c. */
 #ifndef ECB_AGENT_ERLANG_NODE_H
 #define ECB_AGENT_ERLANG_NODE_H
 

@@ -10,7 +10,6 @@
 #include "common/log.h"
 #include "common/node_name.h"
 #include "common/secret.h"
-#include "discovery/http.h"
 #include "discovery/registry.h"
 #include "launch/run_dir.h"
 
@@ -47,9 +46,7 @@ struct run {
     char *node_name;
     char *cookie; /* secret */
     int signal_fd;
-    struct http_client *http;
     struct registry_backend reg;
-    char *instance_id;
     struct erlang_node node;
     bool node_ready;
 };
@@ -204,31 +201,6 @@ static char *read_cookie(const struct run_options *opts, const struct config *cf
     return cookie;
 }
 
-/* The eureka back end owns its HTTP client: *http stays NULL. */
-static int build_registry(const struct config *cfg, const char *node_name, int signal_fd,
-                          const struct log_sink *log, struct http_client **http,
-                          struct registry_backend *reg, char **instance_id)
-{
-    (void)http;
-    char err[1024];
-    const char *cert_path = getenv("CF_SYSTEM_CERT_PATH");
-    struct registry_runtime rt = {
-        .node_name = node_name,
-        .ca_dir = cert_path && *cert_path ? cert_path : NULL,
-        .interrupt_fd = signal_fd,
-        .log = log,
-    };
-    if (registry_new(cfg, &rt, reg, err, sizeof err) != 0) {
-        LOG_ERROR(log, "%s", err);
-        return -1;
-    }
-    if (reg->instance_id && !(*instance_id = strdup(reg->instance_id))) {
-        LOG_ERROR(log, "out of memory");
-        return -1;
-    }
-    return 0;
-}
-
 /* The steps of a run. Each returns true to go on, or false to end the run with
  * run->exit_code (1 unless the step says otherwise). */
 
@@ -305,10 +277,22 @@ static bool take_signals(struct run *run, const struct log_sink *log)
     return true;
 }
 
+/* The discovery back end for the configured mode (src/discovery/registry.c chooses it). */
 static bool set_up_discovery(struct run *run, const struct log_sink *log)
 {
-    return build_registry(&run->cfg, run->node_name, run->signal_fd, log, &run->http,
-                          &run->reg, &run->instance_id) == 0;
+    char err[1024];
+    const char *cert_path = getenv("CF_SYSTEM_CERT_PATH");
+    struct registry_runtime rt = {
+        .node_name = run->node_name,
+        .ca_dir = cert_path && *cert_path ? cert_path : NULL,
+        .interrupt_fd = run->signal_fd,
+        .log = log,
+    };
+    if (registry_new(&run->cfg, &rt, &run->reg, err, sizeof err) != 0) {
+        LOG_ERROR(log, "%s", err);
+        return false;
+    }
+    return true;
 }
 
 static bool set_up_erlang_node(struct run *run, const struct log_sink *log)
@@ -334,7 +318,7 @@ static int run_loop(struct run *run, const struct log_sink *log)
         .mode = discovery_mode_name(cfg->discovery),
         .cluster = cfg->cluster_name,
         .node_name = run->node_name,
-        .instance_id = run->instance_id,
+        .instance_id = run->reg.instance_id,
         .run_dir = run->run_dir,
         .poll_interval_s = cfg->poll_interval,
         .heartbeat_interval_s = cfg->heartbeat_interval,
@@ -350,10 +334,8 @@ static void run_free(struct run *run)
         erlang_node_free(&run->node);
     if (run->reg.destroy)
         run->reg.destroy(run->reg.state);
-    http_client_free(run->http);
     secret_free(run->cookie);
     free(run->node_name);
-    free(run->instance_id);
     free(run->config_path);
     config_free(&run->cfg);
     if (run->signal_fd >= 0)
