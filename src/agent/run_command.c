@@ -209,6 +209,10 @@ static bool load_config(struct run *run, struct log_sink *log)
     char err[1024];
     run->config_path = run->opts.config_path ? strdup(run->opts.config_path)
                                              : default_config_path();
+    if (run->opts.config_path && !run->config_path) {
+        LOG_ERROR(log, "out of memory");
+        return false;
+    }
     struct config_inputs in = {.env = environ, .staged_config_path = run->config_path};
     if (config_resolve(&in, &run->cfg, err, sizeof err) != 0) {
         LOG_ERROR(log, "configuration error, this instance stays unclustered: %s", err);

@@ -72,6 +72,7 @@ static char *cluster_name_from_app(const char *app_name)
     return name;
 }
 
+/* Node basenames take [A-Za-z0-9_-]: the cluster name with other characters as '-'. */
 static char *basename_from_cluster(const char *cluster)
 {
     size_t len = strlen(cluster);
@@ -86,6 +87,7 @@ static char *basename_from_cluster(const char *cluster)
     return base;
 }
 
+/* What the platform says about this instance (run time only): its address, GUID and index. */
 static int resolve_instance(char *const *env, struct config *cfg, char *err, size_t errlen)
 {
     cfg->instance_index = -1;
