@@ -3,7 +3,6 @@
 #include "agent/erlang_node.h"
 #include "agent/erlang_node_private.h"
 #include "common/clock.h"
-#include "common/fsutil.h"
 #include "common/secret.h"
 
 #include <errno.h>
@@ -159,22 +158,4 @@ int erlang_node_handle_input(struct erlang_node *node, char *err, size_t errlen)
         return -1;
     }
     return 0;
-}
-
-char *erlang_read_cookie(const char *path, char *err, size_t errlen)
-{
-    char *data = NULL;
-    size_t len = 0;
-    if (fs_read_file(path, 4096, &data, &len, err, errlen) != 0)
-        return NULL;
-    size_t n = strcspn(data, "\r\n");
-    explicit_bzero(data + n, len - n); /* the rest of the file: secret_free wipes only the line */
-    while (n > 0 && (data[n - 1] == ' ' || data[n - 1] == '\t'))
-        data[--n] = '\0';
-    if (n == 0) {
-        snprintf(err, errlen, "cookie file %s is empty", path);
-        secret_free(data);
-        return NULL;
-    }
-    return data;
 }

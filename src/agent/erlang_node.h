@@ -66,8 +66,4 @@ enum peer_probe {
 enum peer_probe erlang_node_probe_peer(struct erlang_node *node, const char *peer,
                                        unsigned timeout_ms, char *err, size_t errlen);
 
-/* Reads the cookie from a cookie file (first line, trimmed; the rest of the file is wiped
- * from memory). malloc'd, release with secret_free; NULL with err set. */
-char *erlang_read_cookie(const char *path, char *err, size_t errlen);
-
 #endif

@@ -4,7 +4,7 @@
 #include "agent/loop_state.h"
 #include "common/clock.h"
 #include "common/fsutil.h"
-#include "launch/prepare.h"
+#include "launch/claim.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -5,17 +5,17 @@
 #include "agent/erlang_node.h"
 #include "agent/loop.h"
 #include "common/config.h"
+#include "common/cookie.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/node_name.h"
 #include "common/secret.h"
 #include "discovery/registry.h"
-#include "launch/prepare.h"
+#include "launch/run_dir.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -54,14 +54,12 @@ struct run {
 /* <deps>/<idx>/bin/erlang-cluster-agent -> <deps>/<idx>/config.yml, if it exists. */
 static char *default_config_path(void)
 {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
+    char err[256];
+    char *root = fs_program_root(err, sizeof err);
+    if (root == NULL)
         return NULL;
-    exe[n] = '\0';
-    char *bin_dir = dirname(exe);
-    char *root = dirname(bin_dir);
     char *path = fs_join(root, "config.yml");
+    free(root);
     if (path && access(path, R_OK) != 0) {
         free(path);
         return NULL;
@@ -190,7 +188,8 @@ static char *read_cookie(const struct run_options *opts, const struct config *cf
         LOG_ERROR(log, "out of memory");
         return NULL;
     }
-    char *cookie = erlang_read_cookie(path, err, sizeof err);
+    char *cookie = NULL;
+    (void)cookie_read_file(path, &cookie, err, sizeof err);
     if (!cookie && cfg->cookie) {
         LOG_DEBUG(log, "%s; using ERLANG_CLUSTER_COOKIE", err);
         cookie = strdup(cfg->cookie);

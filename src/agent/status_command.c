@@ -2,7 +2,7 @@
 #include "agent/commands.h"
 #include "agent/status.h"
 #include "common/fsutil.h"
-#include "launch/prepare.h"
+#include "launch/run_dir.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
  * default, printed from the one settings table (common/config_fields.c). */
 #include "agent/commands.h"
 #include "common/config_fields.h"
-#include "launch/prepare.h"
+#include "launch/run_dir.h"
 
 #include <stdio.h>
 

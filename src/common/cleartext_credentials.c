@@ -3,18 +3,11 @@
 #include <stdio.h>
 #include <strings.h>
 
+#include "common/text.h"
+
 static bool plain_http(const char *uri)
 {
     return uri != NULL && strncasecmp(uri, "http://", 7) == 0;
-}
-
-/* The binding's name bounded and printable, so the warning stays one line. */
-static void printable_name(const char *name, char *out, size_t outlen)
-{
-    size_t i = 0;
-    for (; name[i] != '\0' && i + 1 < outlen; i++)
-        out[i] = name[i] >= ' ' && name[i] < 0x7f ? name[i] : '?';
-    out[i] = '\0';
 }
 
 bool cleartext_credentials_warning(const char *binding_name, const char *uri,
@@ -28,8 +21,8 @@ bool cleartext_credentials_warning(const char *binding_name, const char *uri,
     bool secret = plain_http(access_token_uri), tokens = plain_http(uri);
     if (!secret && !tokens)
         return false;
-    char name[65];
-    printable_name(binding_name != NULL ? binding_name : "?", name, sizeof name);
+    char name[72]; /* bounded and printable, so the warning stays one line */
+    text_shown(binding_name != NULL ? binding_name : "?", 64, name, sizeof name);
     snprintf(msg, msglen,
              "registry binding \"%s\": %s over plain http:// (%s), readable by anyone on that "
              "network; use https:// unless the network is private",

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "common/config_discovery.h"
+#include "common/env.h"
 #include "common/config_layers.h"
 #include "common/config_values.h"
 #include "common/node_name.h"
@@ -90,27 +91,27 @@ static char *basename_from_cluster(const char *cluster)
 static int resolve_instance(char *const *env, struct config *cfg, char *err, size_t errlen)
 {
     cfg->instance_index = -1;
-    const char *ip = config_env_lookup(env, "CF_INSTANCE_INTERNAL_IP");
+    const char *ip = env_lookup(env, "CF_INSTANCE_INTERNAL_IP");
     if (ip != NULL && *ip != '\0') {
         if (!ip_literal_valid(ip))
-            return config_fail(err, errlen,
-                               "CF_INSTANCE_INTERNAL_IP: not an IP address; the platform sets "
-                               "it to the container's IPv4 or IPv6 address");
+            return set_error(err, errlen,
+                             "CF_INSTANCE_INTERNAL_IP: not an IP address; the platform sets "
+                             "it to the container's IPv4 or IPv6 address");
         if (config_dup(&cfg->instance_ip, ip, err, errlen) != 0)
             return -1;
     }
-    const char *guid = config_env_lookup(env, "INSTANCE_GUID");
+    const char *guid = env_lookup(env, "INSTANCE_GUID");
     if (guid == NULL || *guid == '\0')
-        guid = config_env_lookup(env, "CF_INSTANCE_GUID");
+        guid = env_lookup(env, "CF_INSTANCE_GUID");
     if (guid != NULL && *guid != '\0') {
         if (!config_all_chars_in(guid, "-_.") || strlen(guid) > 128)
-            return config_fail(err, errlen,
-                               "INSTANCE_GUID / CF_INSTANCE_GUID: not an instance GUID; "
-                               "expected letters, digits and dashes");
+            return set_error(err, errlen,
+                             "INSTANCE_GUID / CF_INSTANCE_GUID: not an instance GUID; "
+                             "expected letters, digits and dashes");
         if (config_dup(&cfg->instance_guid, guid, err, errlen) != 0)
             return -1;
     }
-    const char *index = config_env_lookup(env, "CF_INSTANCE_INDEX");
+    const char *index = env_lookup(env, "CF_INSTANCE_INDEX");
     if (index != NULL && *index != '\0') {
         struct picked p = {.value = index, .source = SOURCE_ENV};
         snprintf(p.origin, sizeof p.origin, "CF_INSTANCE_INDEX");
@@ -161,14 +162,14 @@ static int read_platform(const struct config_inputs *in, struct config *cfg,
                          struct vcap_services *services, char *err, size_t errlen)
 {
     struct vcap_application app;
-    if (vcap_application_parse(config_env_lookup(in->env, "VCAP_APPLICATION"), &app, err,
+    if (vcap_application_parse(env_lookup(in->env, "VCAP_APPLICATION"), &app, err,
                                errlen) != 0)
         return -1;
     cfg->app_name = app.name;
     cfg->app_id = app.id;
     cfg->process_type = app.process_type;
     cfg->app_uris = app.uris;
-    return vcap_services_parse(config_env_lookup(in->env, "VCAP_SERVICES"), services, err,
+    return vcap_services_parse(env_lookup(in->env, "VCAP_SERVICES"), services, err,
                                errlen);
 }
 
@@ -273,7 +274,7 @@ static int resolve_names(const struct config_layers *l, struct config *cfg, char
                                 ? cluster_name_from_app(cfg->app_name)
                                 : strdup(FALLBACK_CLUSTER_NAME);
         if (cfg->cluster_name == NULL)
-            return config_fail(err, errlen, "configuration: out of memory");
+            return set_error(err, errlen, "configuration: out of memory");
         cfg->source[FIELD_NAME] = cfg->app_name != NULL ? SOURCE_APP : SOURCE_BUILTIN;
     }
 
@@ -288,7 +289,7 @@ static int resolve_names(const struct config_layers *l, struct config *cfg, char
     } else {
         cfg->node_basename = basename_from_cluster(cfg->cluster_name);
         if (cfg->node_basename == NULL)
-            return config_fail(err, errlen, "configuration: out of memory");
+            return set_error(err, errlen, "configuration: out of memory");
         cfg->source[FIELD_NODE_BASENAME] = cfg->source[FIELD_NAME];
     }
     return 0;
@@ -302,10 +303,10 @@ static int resolve_cookie(const struct config_layers *l, struct config *cfg,
     const char *cookie = l->env[FIELD_COOKIE];
     if (cookie != NULL) {
         if (!cookie_text_valid(cookie))
-            return config_fail(err, errlen,
-                               "ERLANG_CLUSTER_COOKIE: not a usable cookie (value not shown); "
-                               "use 1 to %d printable ASCII characters without spaces",
-                               COOKIE_TEXT_MAX);
+            return set_error(err, errlen,
+                             "ERLANG_CLUSTER_COOKIE: not a usable cookie (value not shown); "
+                             "use 1 to %d printable ASCII characters without spaces",
+                             COOKIE_TEXT_MAX);
         if (config_dup(&cfg->cookie, cookie, err, errlen) != 0)
             return -1;
         cfg->source[FIELD_COOKIE] = SOURCE_ENV;
@@ -353,7 +354,7 @@ int config_resolve(const struct config_inputs *in, struct config *cfg, char *err
     if (rc == 0 && cfg->app_uris == NULL && !cfg->disabled) {
         cfg->app_uris = calloc(1, sizeof *cfg->app_uris);
         if (cfg->app_uris == NULL)
-            rc = config_fail(err, errlen, "configuration: out of memory");
+            rc = set_error(err, errlen, "configuration: out of memory");
     }
     vcap_services_free(&services);
     config_layers_free(&layers);

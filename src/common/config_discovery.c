@@ -34,7 +34,7 @@ static int set_reason(struct config *cfg, char *err, size_t errlen, const char *
     va_end(ap);
     if (n < 0) {
         cfg->discovery_reason = NULL;
-        return config_fail(err, errlen, "configuration: out of memory");
+        return set_error(err, errlen, "configuration: out of memory");
     }
     return 0;
 }
@@ -63,10 +63,10 @@ struct shown_names {
 
 static void show_names(const struct config *cfg, struct shown_names *names)
 {
-    config_quote_value(cfg->app_name != NULL ? cfg->app_name : "APP", names->app,
-                       sizeof names->app);
-    config_quote_value(cfg->has_registry ? cfg->registry.binding_name : "", names->registry,
-                       sizeof names->registry);
+    text_shown(cfg->app_name != NULL ? cfg->app_name : "APP", CONFIG_SHOWN_MAX, names->app,
+               sizeof names->app);
+    text_shown(cfg->has_registry ? cfg->registry.binding_name : "", CONFIG_SHOWN_MAX,
+               names->registry, sizeof names->registry);
 }
 
 /* ERLANG_CLUSTER_DISCOVERY names a mode: it must have what it needs. */
@@ -78,29 +78,29 @@ static int choose_requested(struct config *cfg, int requested, const struct pick
     switch (requested) {
     case DISCOVERY_EUREKA:
         if (!cfg->has_registry)
-            return config_fail(err, errlen,
-                               "%s is eureka but no Eureka registry is bound; bind one (cf "
-                               "bind-service %s REGISTRY, a service tagged eureka) or use auto, "
-                               "dns, static or none",
-                               mode_pick->origin, shown.app);
+            return set_error(err, errlen,
+                             "%s is eureka but no Eureka registry is bound; bind one (cf "
+                             "bind-service %s REGISTRY, a service tagged eureka) or use auto, "
+                             "dns, static or none",
+                             mode_pick->origin, shown.app);
         cfg->discovery = DISCOVERY_EUREKA;
         return set_reason(cfg, err, errlen, "%s is eureka (registry \"%s\")", mode_pick->origin,
                           shown.registry);
     case DISCOVERY_DNS:
         if (cfg->dns_query == NULL && route == NULL)
-            return config_fail(err, errlen,
-                               "%s is dns but there is nothing to resolve; set "
-                               "ERLANG_CLUSTER_DNS_QUERY or map an internal route (cf map-route "
-                               "%s apps.internal --hostname HOST)",
-                               mode_pick->origin, shown.app);
+            return set_error(err, errlen,
+                             "%s is dns but there is nothing to resolve; set "
+                             "ERLANG_CLUSTER_DNS_QUERY or map an internal route (cf map-route "
+                             "%s apps.internal --hostname HOST)",
+                             mode_pick->origin, shown.app);
         cfg->discovery = DISCOVERY_DNS;
         return set_reason(cfg, err, errlen, "%s is dns", mode_pick->origin);
     case DISCOVERY_STATIC:
         if (cfg->peers == NULL)
-            return config_fail(err, errlen,
-                               "%s is static but ERLANG_CLUSTER_PEERS is not set; set it to a "
-                               "comma-separated list of node names or IP addresses",
-                               mode_pick->origin);
+            return set_error(err, errlen,
+                             "%s is static but ERLANG_CLUSTER_PEERS is not set; set it to a "
+                             "comma-separated list of node names or IP addresses",
+                             mode_pick->origin);
         cfg->discovery = DISCOVERY_STATIC;
         return set_reason(cfg, err, errlen, "%s is static", mode_pick->origin);
     default:

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/config_values.h"
+#include "common/env.h"
 
 static char *trimmed_copy(const char *text)
 {
@@ -15,17 +16,6 @@ static char *trimmed_copy(const char *text)
                        text[len - 1] == '\r'))
         len--;
     return strndup(text, len);
-}
-
-const char *config_env_lookup(char *const *env, const char *name)
-{
-    if (env == NULL)
-        return NULL;
-    size_t len = strlen(name);
-    for (char *const *p = env; *p != NULL; p++)
-        if (strncmp(*p, name, len) == 0 && (*p)[len] == '=')
-            return *p + len + 1;
-    return NULL;
 }
 
 void config_layers_free(struct config_layers *l)
@@ -42,12 +32,12 @@ int config_layers_load(const struct config_inputs *in, struct config_layers *l, 
     memset(l, 0, sizeof *l);
     l->in = in;
     for (int f = 0; f < FIELD_COUNT; f++) {
-        const char *raw = config_env_lookup(in->env, config_field_variable(f));
+        const char *raw = env_lookup(in->env, config_field_variable(f));
         if (raw == NULL)
             continue;
         l->env[f] = trimmed_copy(raw);
         if (l->env[f] == NULL)
-            return config_fail(err, errlen, "configuration: out of memory");
+            return set_error(err, errlen, "configuration: out of memory");
         if (l->env[f][0] == '\0') {
             free(l->env[f]);
             l->env[f] = NULL;

@@ -34,7 +34,4 @@ void config_pick(const struct config_layers *l, enum config_field f, struct pick
 /* The default in effect for a field (the manifest's, else config.yml's), or NULL. */
 const char *config_layers_default(const struct config_layers *l, enum config_field f);
 
-/* The value of NAME in a NULL-terminated "NAME=value" array, or NULL. */
-const char *config_env_lookup(char *const *env, const char *name);
-
 #endif

@@ -2,7 +2,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,39 +11,18 @@
 
 #define INET6_TEXT_MAX 45 /* the longest IPv6 literal, as inet_ntop's INET6_ADDRSTRLEN - 1 */
 
-int config_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-void config_quote_value(const char *value, char *out, size_t outlen)
-{
-    size_t j = 0, i = 0;
-    for (; value[i] != '\0' && j + 4 < outlen && i < 60; i++)
-        out[j++] = isprint((unsigned char)value[i]) ? value[i] : '?';
-    if (value[i] != '\0' && j + 4 < outlen) {
-        memcpy(out + j, "...", 3);
-        j += 3;
-    }
-    out[j] = '\0';
-}
-
 int config_bad_value(char *err, size_t errlen, const struct picked *p, const char *problem,
                      const char *accepted)
 {
     char shown[80];
-    config_quote_value(p->value, shown, sizeof shown);
-    return config_fail(err, errlen, "%s: \"%s\" %s; %s", p->origin, shown, problem, accepted);
+    text_shown(p->value, CONFIG_SHOWN_MAX, shown, sizeof shown);
+    return set_error(err, errlen, "%s: \"%s\" %s; %s", p->origin, shown, problem, accepted);
 }
 
 int config_dup(char **dst, const char *src, char *err, size_t errlen)
 {
     *dst = strdup(src);
-    return *dst == NULL ? config_fail(err, errlen, "configuration: out of memory") : 0;
+    return *dst == NULL ? set_error(err, errlen, "configuration: out of memory") : 0;
 }
 
 bool config_all_chars_in(const char *s, const char *extra)
@@ -113,7 +91,7 @@ static int parse_list(const struct picked *p, bool (*valid)(const char *), const
     if (copy == NULL || joined == NULL) {
         free(copy);
         free(joined);
-        return config_fail(err, errlen, "%s: out of memory", p->origin);
+        return set_error(err, errlen, "%s: out of memory", p->origin);
     }
     int rc = 0;
     size_t count = 0;
@@ -134,7 +112,7 @@ static int parse_list(const struct picked *p, bool (*valid)(const char *), const
         }
         if (!valid(entry)) {
             char shown[80], problem[160];
-            config_quote_value(entry, shown, sizeof shown);
+            text_shown(entry, CONFIG_SHOWN_MAX, shown, sizeof shown);
             snprintf(problem, sizeof problem, "has \"%s\", which is not %s", shown, what);
             rc = config_bad_value(err, errlen, p, problem, accepted);
             break;

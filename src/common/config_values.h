@@ -8,14 +8,14 @@
 #include <stddef.h>
 
 #include "common/config_layers.h"
+#include "common/error.h"
+#include "common/text.h"
 
-int config_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 /* "ORIGIN: "VALUE" PROBLEM; ACCEPTED". Returns -1. */
 int config_bad_value(char *err, size_t errlen, const struct picked *p, const char *problem,
                      const char *accepted);
-/* A user's value quoted in a message: bounded and free of control characters. */
-void config_quote_value(const char *value, char *out, size_t outlen);
+/* A user's value as a message quotes it (text_shown): at most this many characters. */
+#define CONFIG_SHOWN_MAX 60
 /* strdup into *dst, failing with "out of memory". */
 int config_dup(char **dst, const char *src, char *err, size_t errlen);
 /* Every character alphanumeric or in extra. */

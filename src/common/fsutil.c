@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,4 +207,32 @@ int fs_copy_file(const char *src, const char *dst, mode_t mode, char *err, size_
     int rc = fs_write_atomic(dst, data, len, mode, err, errlen);
     free(data);
     return rc;
+}
+
+char *fs_program_root(char *err, size_t errlen)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe);
+    if (n < 0) {
+        snprintf(err, errlen, "readlink /proc/self/exe: %s", strerror(errno));
+        return NULL;
+    }
+    if ((size_t)n >= sizeof exe) {
+        snprintf(err, errlen, "readlink /proc/self/exe: the path is longer than %zu bytes",
+                 sizeof exe - 1);
+        return NULL;
+    }
+    exe[n] = '\0';
+    for (int up = 0; up < 2; up++) { /* <root>/bin/<program> -> <root> */
+        char *slash = strrchr(exe, '/');
+        if (slash == NULL || slash == exe) {
+            snprintf(err, errlen, "%s is not ROOT/bin/PROGRAM", exe);
+            return NULL;
+        }
+        *slash = '\0';
+    }
+    char *root = strdup(exe);
+    if (root == NULL)
+        snprintf(err, errlen, "finding the program's root: out of memory");
+    return root;
 }

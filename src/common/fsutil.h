@@ -26,4 +26,9 @@ int fs_copy_file(const char *src, const char *dst, mode_t mode, char *err, size_
 /* malloc'd "dir/name"; NULL only when out of memory. */
 char *fs_join(const char *dir, const char *name);
 
+/* The directory two levels above this program's executable, <root>/bin/<program>: the
+ * buildpack's root at staging, the droplet layer at run time. malloc'd; NULL with one line
+ * in err (from /proc/self/exe, so symbolic links to the program are resolved). */
+char *fs_program_root(char *err, size_t errlen);
+
 #endif

@@ -15,17 +15,20 @@ static bool is_label_char(char c)
            c == '-';
 }
 
-bool node_basename_valid(const char *base)
+/* The first len bytes of base: a basename (the rule both checks below share). */
+static bool basename_span_valid(const char *base, size_t len)
 {
-    if (base == NULL)
-        return false;
-    size_t len = strlen(base);
     if (len == 0 || len > NODE_BASENAME_MAX)
         return false;
     for (size_t i = 0; i < len; i++)
         if (!is_basename_char(base[i]))
             return false;
     return true;
+}
+
+bool node_basename_valid(const char *base)
+{
+    return base != NULL && basename_span_valid(base, strlen(base));
 }
 
 bool ip_literal_valid(const char *text)
@@ -84,11 +87,5 @@ bool node_name_valid(const char *name)
     const char *at = strchr(name, '@');
     if (at == NULL || strchr(at + 1, '@') != NULL)
         return false;
-    size_t base_len = (size_t)(at - name);
-    if (base_len == 0 || base_len > NODE_BASENAME_MAX)
-        return false;
-    for (size_t i = 0; i < base_len; i++)
-        if (!is_basename_char(name[i]))
-            return false;
-    return node_host_valid(at + 1);
+    return basename_span_valid(name, (size_t)(at - name)) && node_host_valid(at + 1);
 }

@@ -7,6 +7,8 @@
 #include <yaml.h>
 
 #include "common/fsutil.h"
+#include "common/strbuf.h"
+#include "common/text.h"
 
 #define SETTINGS_FILE_MAX_BYTES (1024u * 1024u)
 
@@ -75,20 +77,6 @@ static int copy_scalar(const char *path, const char *key, const yaml_node_t *val
     return 0;
 }
 
-/* A key from the file as a message shows it: bounded, with control and non-ASCII bytes
- * replaced by '?', so that an error stays one readable line. */
-static void shown_key(const char *key, char *out, size_t outlen)
-{
-    size_t i = 0;
-    for (; key[i] != '\0' && i < 64 && i + 4 < outlen; i++)
-        out[i] = key[i] >= ' ' && key[i] < 0x7f ? key[i] : '?';
-    if (key[i] != '\0' && i + 4 <= outlen) {
-        memcpy(out + i, "...", 3);
-        i += 3;
-    }
-    out[i] = '\0';
-}
-
 /* Reads a `ERLANG_CLUSTER_X: value` map into values[]. */
 static int read_value_map(const char *path, const char *map_name, yaml_document_t *doc,
                           const yaml_node_t *map, char **values, char *err, size_t errlen)
@@ -111,7 +99,7 @@ static int read_value_map(const char *path, const char *map_name, yaml_document_
         }
         enum config_field field = config_field_from_variable(scalar_text(key));
         char shown[72];
-        shown_key(scalar_text(key), shown, sizeof shown);
+        text_shown(scalar_text(key), 64, shown, sizeof shown);
         if (field == FIELD_COUNT) {
             snprintf(err, errlen,
                      "%s: %s.%s is not a setting of this buildpack; use the ERLANG_CLUSTER_* "
@@ -203,27 +191,17 @@ int staged_config_read(const char *path, struct settings_file *out, char *err, s
 
 /* Emitter output collected in memory, then written atomically. */
 struct text_buffer {
-    char *data;
-    size_t len, cap;
+    struct strbuf text;
     bool failed;
 };
 
 static int buffer_write(void *ctx, unsigned char *bytes, size_t size)
 {
     struct text_buffer *buf = ctx;
-    if (buf->len + size + 1 > buf->cap) {
-        size_t cap = (buf->cap == 0 ? 1024 : buf->cap * 2) + size;
-        char *grown = realloc(buf->data, cap);
-        if (grown == NULL) {
-            buf->failed = true;
-            return 0;
-        }
-        buf->data = grown;
-        buf->cap = cap;
+    if (strbuf_append_len(&buf->text, bytes, size) != 0) {
+        buf->failed = true;
+        return 0;
     }
-    memcpy(buf->data + buf->len, bytes, size);
-    buf->len += size;
-    buf->data[buf->len] = '\0';
     return 1;
 }
 
@@ -300,9 +278,9 @@ int staged_config_write(const char *path, const struct settings_file *in, char *
                  : emitter.problem != NULL ? emitter.problem : "YAML emitter error");
         rc = -1;
     } else {
-        rc = fs_write_atomic(path, buf.data, buf.len, 0644, err, errlen);
+        rc = fs_write_atomic(path, strbuf_text(&buf.text), buf.text.len, 0644, err, errlen);
     }
     yaml_emitter_delete(&emitter);
-    free(buf.data);
+    strbuf_release(&buf.text);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* VCAP_APPLICATION, and the JSON helpers both VCAP parsers share (vcap_json.h). */
 #include "common/vcap.h"
 #include "common/vcap_json.h"
+#include "common/text.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,14 +16,7 @@ bool vcap_blank(const char *s)
 struct shown_name vcap_shown(const char *name)
 {
     struct shown_name out;
-    size_t i = 0;
-    for (; name[i] != '\0' && i < 64; i++)
-        out.text[i] = name[i] >= ' ' && name[i] < 0x7f ? name[i] : '?';
-    if (name[i] != '\0') {
-        memcpy(out.text + i, "...", 3);
-        i += 3;
-    }
-    out.text[i] = '\0';
+    text_shown(name, 64, out.text, sizeof out.text);
     return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/text.h"
 #include "discovery/http.h"
 #include "discovery/oauth.h"
 
@@ -59,16 +60,6 @@ struct eureka_state {
     int64_t summary_logged_at;
 };
 
-/* Printable ASCII only (and at most outlen - 1 bytes), so a name from the network cannot
- * forge or break log lines. */
-static void printable(const char *text, char *out, size_t outlen)
-{
-    size_t j = 0;
-    for (const char *p = text; *p && j + 1 < outlen; p++)
-        out[j++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
-    out[j] = '\0';
-}
-
 /* Logs a rejected instance the first time it is seen. A flood of them is logged only in
  * part (the rest are remembered unlisted) and summed up by log_reject_summary. */
 static void log_reject_once(void *ctx, const char *instance_id, const char *node_name,
@@ -87,9 +78,10 @@ static void log_reject_once(void *ctx, const char *instance_id, const char *node
         return;
     }
     st->rejects_logged++;
+    /* Printable and bounded, so a name from the network cannot forge or break log lines. */
     char shown[128], shown_id[128];
-    printable(node_name ? node_name : "(none)", shown, sizeof shown);
-    printable(instance_id ? instance_id : "(none)", shown_id, sizeof shown_id);
+    text_shown(node_name ? node_name : "(none)", 124, shown, sizeof shown);
+    text_shown(instance_id ? instance_id : "(none)", 124, shown_id, sizeof shown_id);
     LOG_WARN(st->log, "ignoring registry instance %s (node %s%s): %s", shown_id, shown,
              node_name && strlen(node_name) >= sizeof shown ? "..." : "", reason);
 }

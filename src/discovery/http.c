@@ -3,6 +3,8 @@
 #define CURL_DISABLE_DEPRECATION
 #include "discovery/http.h"
 
+#include "common/strbuf.h"
+
 #include <curl/curl.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -23,9 +25,7 @@ struct http_client {
 };
 
 struct body_buffer {
-    char *data;
-    size_t len;
-    size_t cap;
+    struct strbuf text; /* secret: an answer may hold an access token */
     size_t max;
     bool too_big;
     bool out_of_memory;
@@ -76,25 +76,14 @@ static size_t collect_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct body_buffer *body = userdata;
     size_t n = size * nmemb;
-    if (body->len + n > body->max) {
+    if (body->text.len + n > body->max) {
         body->too_big = true;
         return 0;
     }
-    if (body->len + n + 1 > body->cap) {
-        size_t ncap = body->cap ? body->cap : 4096;
-        while (ncap < body->len + n + 1)
-            ncap *= 2;
-        char *nbuf = realloc(body->data, ncap);
-        if (!nbuf) {
-            body->out_of_memory = true;
-            return 0;
-        }
-        body->data = nbuf;
-        body->cap = ncap;
+    if (strbuf_append_len(&body->text, ptr, n) != 0) {
+        body->out_of_memory = true;
+        return 0;
     }
-    memcpy(body->data + body->len, ptr, n);
-    body->len += n;
-    body->data[body->len] = '\0';
     return n;
 }
 
@@ -311,13 +300,11 @@ static enum http_result check_answer(struct http_client *client, CURLcode result
 static enum http_result take_body(struct body_buffer *body, const char *where,
                                   struct http_response *resp)
 {
-    if (!body->data && !(body->data = calloc(1, 1))) {
+    resp->body = strbuf_detach(&body->text, &resp->body_len);
+    if (resp->body == NULL) {
         snprintf(resp->error, sizeof resp->error, "%s: out of memory", where);
         return HTTP_FAILED;
     }
-    resp->body = body->data;
-    resp->body_len = body->len;
-    body->data = NULL;
     return HTTP_OK;
 }
 
@@ -327,7 +314,7 @@ enum http_result http_perform(struct http_client *client, const struct http_requ
     memset(resp, 0, sizeof *resp);
     char where[192];
     request_label(req, where, sizeof where);
-    struct body_buffer body = {.max = client->max_body};
+    struct body_buffer body = {.text = {.secret = true}, .max = client->max_body};
     struct curl_slist *headers = NULL;
     char errbuf[CURL_ERROR_SIZE] = "";
     enum http_result outcome = HTTP_FAILED;
@@ -345,7 +332,7 @@ enum http_result http_perform(struct http_client *client, const struct http_requ
     } else if ((outcome = check_answer(client, result, &body, errbuf, where, resp)) == HTTP_OK) {
         outcome = take_body(&body, where, resp);
     }
-    free(body.data);
+    strbuf_release(&body.text);
     curl_slist_free_all(headers);
     return outcome;
 }

@@ -2,6 +2,8 @@
  * (CF_SYSTEM_CERT_PATH), read once into one PEM blob for libcurl. */
 #include "discovery/http.h"
 
+#include "common/strbuf.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -9,8 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int append_file(char **buf, size_t *len, size_t *cap, const char *path, char *err,
-                       size_t errlen)
+/* Appends the file at path to bundle, ending in a line break: concatenated PEM files need
+ * one between them. */
+static int append_file(struct strbuf *bundle, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -19,31 +22,20 @@ static int append_file(char **buf, size_t *len, size_t *cap, const char *path, c
     }
     char chunk[8192];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (*len + n + 2 > *cap) {
-            size_t ncap = (*cap ? *cap * 2 : 65536);
-            while (ncap < *len + n + 2)
-                ncap *= 2;
-            char *nbuf = realloc(*buf, ncap);
-            if (!nbuf) {
-                snprintf(err, errlen, "cannot read CA certificates %s: out of memory", path);
-                fclose(f);
-                return -1;
-            }
-            *buf = nbuf;
-            *cap = ncap;
-        }
-        memcpy(*buf + *len, chunk, n);
-        *len += n;
-    }
+    bool out_of_memory = false;
+    while (!out_of_memory && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        out_of_memory = strbuf_append_len(bundle, chunk, n) != 0;
     bool failed = ferror(f);
     if (fclose(f) != 0 || failed) {
         snprintf(err, errlen, "cannot read CA certificates %s: %s", path, strerror(errno));
         return -1;
     }
-    /* Concatenated PEM files need a line break between them. */
-    if (*len > 0 && (*buf)[*len - 1] != '\n')
-        (*buf)[(*len)++] = '\n';
+    if (!out_of_memory && bundle->len > 0 && bundle->data[bundle->len - 1] != '\n')
+        out_of_memory = strbuf_append(bundle, "\n") != 0;
+    if (out_of_memory) {
+        snprintf(err, errlen, "cannot read CA certificates %s: out of memory", path);
+        return -1;
+    }
     return 0;
 }
 
@@ -56,13 +48,12 @@ static bool has_cert_suffix(const char *name)
 char *http_build_ca_bundle(const char *default_bundle, const char *extra_ca_dir, size_t *len,
                            char *err, size_t errlen)
 {
-    char *buf = NULL;
-    size_t cap = 0;
+    struct strbuf bundle = {0};
     *len = 0;
-    if (default_bundle && append_file(&buf, len, &cap, default_bundle, err, errlen) != 0) {
+    if (default_bundle && append_file(&bundle, default_bundle, err, errlen) != 0) {
         /* A missing system store is survivable when the platform gives its own CAs. */
         if (!extra_ca_dir) {
-            free(buf);
+            strbuf_release(&bundle);
             return NULL;
         }
     }
@@ -71,7 +62,7 @@ char *http_build_ca_bundle(const char *default_bundle, const char *extra_ca_dir,
         if (!dir) {
             snprintf(err, errlen, "cannot open CF_SYSTEM_CERT_PATH directory %s: %s", extra_ca_dir,
                      strerror(errno));
-            free(buf);
+            strbuf_release(&bundle);
             return NULL;
         }
         struct dirent *entry;
@@ -82,20 +73,19 @@ char *http_build_ca_bundle(const char *default_bundle, const char *extra_ca_dir,
             int n = snprintf(path, sizeof path, "%s/%s", extra_ca_dir, entry->d_name);
             if (n < 0 || (size_t)n >= sizeof path)
                 continue;
-            if (append_file(&buf, len, &cap, path, err, errlen) != 0) {
+            if (append_file(&bundle, path, err, errlen) != 0) {
                 closedir(dir);
-                free(buf);
+                strbuf_release(&bundle);
                 return NULL;
             }
         }
         closedir(dir);
     }
-    if (!buf || *len == 0) {
+    if (bundle.len == 0) {
         snprintf(err, errlen, "no CA certificates found (system store %s, CF_SYSTEM_CERT_PATH %s)",
                  default_bundle ? default_bundle : "none", extra_ca_dir ? extra_ca_dir : "unset");
-        free(buf);
+        strbuf_release(&bundle);
         return NULL;
     }
-    buf[*len] = '\0';
-    return buf;
+    return strbuf_detach(&bundle, len);
 }

@@ -9,6 +9,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include "common/cookie.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 
@@ -35,23 +36,18 @@ static int read_app_cookie(const char *path, struct cookie_plan *cookie, char *e
         return -1;
     }
     char *text = NULL;
-    size_t len = 0;
-    if (fs_read_file(path, 4096, &text, &len, err, errlen) != 0)
-        return -1;
-    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
-        text[--len] = '\0';
-    bool ok = strlen(text) == len && cookie_text_valid(text);
-    if (ok)
-        memcpy(cookie->value, text, len + 1);
-    explicit_bzero(text, len);
-    free(text);
-    if (!ok) {
+    enum cookie_read read = cookie_read_file(path, &text, err, errlen);
+    if (read == COOKIE_READ_INVALID) {
         snprintf(err, errlen,
                  "%s: not a usable cookie (content not shown); it must hold 1 to %d printable "
                  "ASCII characters without spaces, or remove it to get a generated cookie",
                  path, COOKIE_TEXT_MAX);
         return -1;
     }
+    if (read != COOKIE_READ_OK)
+        return -1;
+    memcpy(cookie->value, text, strlen(text) + 1);
+    secret_free(text);
     cookie->source = SOURCE_APP;
     cookie->app_file_mode_ok = (st.st_mode & 07777) == 0400;
     return 0;
@@ -99,7 +95,6 @@ static enum cached_cookie read_cached_cookie(const char *cache_dir, char *out, c
     enum cached_cookie result = CACHED_UNUSABLE;
     struct stat st;
     char *text = NULL;
-    size_t len = 0;
     if (lstat(path, &st) != 0) {
         if (errno == ENOENT)
             result = CACHED_NONE;
@@ -107,16 +102,16 @@ static enum cached_cookie read_cached_cookie(const char *cache_dir, char *out, c
             snprintf(problem, problemlen, "%s", strerror(errno));
     } else if (!S_ISREG(st.st_mode)) {
         snprintf(problem, problemlen, "not a regular file");
-    } else if (fs_read_file(path, 4096, &text, &len, problem, problemlen) == 0) {
-        if (strlen(text) == len && len >= 1 && len <= COOKIE_TEXT_MAX && cookie_text_valid(text)) {
-            memcpy(out, text, len + 1);
+    } else {
+        enum cookie_read read = cookie_read_file(path, &text, problem, problemlen);
+        if (read == COOKIE_READ_OK) {
+            memcpy(out, text, strlen(text) + 1);
             result = CACHED_KEPT;
-        } else {
+        } else if (read == COOKIE_READ_INVALID) {
             snprintf(problem, problemlen, "malformed content");
         }
-        explicit_bzero(text, len);
     }
-    free(text);
+    secret_free(text);
     free(path);
     return result;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "supply/supply.h"
 
@@ -28,9 +29,9 @@ int main(int argc, char **argv)
         return 2;
     }
     char err[512];
-    char *root = supply_buildpack_root(err, sizeof err);
+    char *root = fs_program_root(err, sizeof err); /* <root>/bin/supply */
     if (root == NULL) {
-        log_failure(stderr, "%s", err);
+        log_failure(stderr, "finding the buildpack: %s", err);
         return 1;
     }
     struct stager st = {

@@ -8,6 +8,7 @@
 
 #include "common/cleartext_credentials.h"
 #include "common/log.h"
+#include "common/text.h"
 
 static void warn_unknown_variables(const struct stager *st)
 {
@@ -46,32 +47,19 @@ static const char *app_or_placeholder(const struct config *cfg)
     return cfg->app_name != NULL && *cfg->app_name != '\0' ? cfg->app_name : "APP";
 }
 
-/* The app name as one shell word, so the printed command can be pasted as it is. */
-static const char *shell_word(const char *word, char *buf, size_t len)
+/* The app name as one shell word, so a printed command can be pasted as it is (release
+ * quoted after use). */
+static const char *app_word(const struct config *cfg, struct strbuf *quoted)
 {
-    if (strspn(word, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
-        strlen(word))
-        return word;
-    size_t n = 0;
-    buf[n++] = '\'';
-    for (const char *c = word; *c != '\0' && n + 5 < len; c++) {
-        if (*c == '\'') {
-            memcpy(buf + n, "'\\''", 4);
-            n += 4;
-        } else {
-            buf[n++] = *c;
-        }
-    }
-    buf[n++] = '\'';
-    buf[n] = '\0';
-    return buf;
+    return shell_word_append(quoted, app_or_placeholder(cfg)) == 0 ? strbuf_text(quoted)
+                                                                    : "APP";
 }
 
 static void report_discovery(FILE *out, const struct config *cfg)
 {
     char *registry_app = NULL;
-    char quoted[512];
-    const char *app = shell_word(app_or_placeholder(cfg), quoted, sizeof quoted);
+    struct strbuf quoted = {0};
+    const char *app = app_word(cfg, &quoted);
     log_detail(out, "Discovery: %s, because %s", discovery_mode_name(cfg->discovery),
                cfg->discovery_reason);
     switch (cfg->discovery) {
@@ -103,6 +91,7 @@ static void report_discovery(FILE *out, const struct config *cfg)
                         "ERLANG_CLUSTER_PEERS",
                    app, app);
     }
+    strbuf_release(&quoted);
 }
 
 static void report_cookie(FILE *out, const struct config *cfg, const struct cookie_plan *c)
@@ -139,8 +128,8 @@ void report_staged(const struct stager *st, const struct config *cfg,
                    const struct staging_plan *plan)
 {
     FILE *out = st->out;
-    char quoted[512];
-    const char *app = shell_word(app_or_placeholder(cfg), quoted, sizeof quoted);
+    struct strbuf quoted = {0};
+    const char *app = app_word(cfg, &quoted);
     report_discovery(out, cfg);
     log_detail(out, "Node name: %s@$CF_INSTANCE_INTERNAL_IP (cluster %s; process types: %s)",
                cfg->node_basename, cfg->cluster_name, cfg->process_types);
@@ -160,4 +149,5 @@ void report_staged(const struct stager *st, const struct config *cfg,
                    EPMD_PORT);
     log_detail(out, "cf add-network-policy %s %s --protocol tcp --port %d", app, app,
                cfg->dist_port);
+    strbuf_release(&quoted);
 }

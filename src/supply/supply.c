@@ -18,30 +18,6 @@
 #define TEMPLATE_PATH "templates/erlang-cluster.sh"
 #define IDX_PLACEHOLDER "@@DEPS_IDX@@"
 
-char *supply_buildpack_root(char *err, size_t errlen)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n < 0) {
-        snprintf(err, errlen, "finding the buildpack: readlink /proc/self/exe: %s",
-                 strerror(errno));
-        return NULL;
-    }
-    exe[n] = '\0';
-    for (int up = 0; up < 2; up++) {
-        char *slash = strrchr(exe, '/');
-        if (slash == NULL || slash == exe) {
-            snprintf(err, errlen, "finding the buildpack: %s is not <root>/bin/supply", exe);
-            return NULL;
-        }
-        *slash = '\0';
-    }
-    char *root = strdup(exe);
-    if (root == NULL)
-        snprintf(err, errlen, "finding the buildpack: out of memory");
-    return root;
-}
-
 static void plan_free(struct staging_plan *plan)
 {
     free(plan->deps_idx_dir);

@@ -21,8 +21,4 @@ struct stager {
  * printing one line that says what is wrong and how to fix it. */
 int supply_run(const struct stager *st);
 
-/* The buildpack root of the running program: two levels up from /proc/self/exe
- * (<root>/bin/supply). malloc'd, or NULL with err filled. */
-char *supply_buildpack_root(char *err, size_t errlen);
-
 #endif

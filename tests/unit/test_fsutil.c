@@ -1,4 +1,4 @@
-/* File helpers: atomic writes with exact modes, mkdir -p, bounded reads. */
+/* File helpers: atomic writes with exact modes, mkdir -p, bounded reads, the program's root. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -97,6 +97,22 @@ static void joins_paths(void **state)
     free(p);
 }
 
+/* This test program is <build>/tests/test_fsutil: its root is <build>. */
+static void the_program_root_is_two_levels_above_the_executable(void **state)
+{
+    (void)state;
+    char err[256], exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    assert_true(n > 0);
+    exe[n] = '\0';
+    *strrchr(exe, '/') = '\0';
+    *strrchr(exe, '/') = '\0';
+    char *root = fs_program_root(err, sizeof err);
+    assert_non_null(root);
+    assert_string_equal(root, exe);
+    free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -104,6 +120,7 @@ int main(void)
         cmocka_unit_test(reports_failures_with_path_and_reason),
         cmocka_unit_test(creates_nested_directories),
         cmocka_unit_test(joins_paths),
+        cmocka_unit_test(the_program_root_is_two_levels_above_the_executable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,5 @@
-/* Launch preparation: start-style detection from start commands, the name claim hand-over,
- * which earlier claims a second --launcher must refuse, and the default run dir. (The files prepare writes are checked end to end in
- * tests/bats/launch.bats, under the local launcher.) */
+/* Launch step: the run dir, the name claim hand-over, and which earlier claims a second
+ * --launcher must refuse. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,118 +16,9 @@
 
 #include <cmocka.h>
 
-#include "launch/prepare.h"
-#include "common/fsutil.h"
-
-struct fixture {
-    char dir[64];
-    char err[512];
-};
-
-static int setup(void **state)
-{
-    struct fixture *fx = calloc(1, sizeof *fx);
-    if (fx == NULL)
-        return -1;
-    strcpy(fx->dir, "/tmp/test_launch_prepare.XXXXXX");
-    if (mkdtemp(fx->dir) == NULL)
-        return -1;
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *fx = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-    int rc = system(cmd);
-    free(fx);
-    return rc == 0 ? 0 : -1;
-}
-
-static void write_file(const char *dir, const char *rel, const char *content)
-{
-    char path[512], err[256];
-    snprintf(path, sizeof path, "%s/%s", dir, rel);
-    char *slash = strrchr(path, '/');
-    *slash = '\0';
-    assert_int_equal(fs_mkdir_p(path, 0755, err, sizeof err), 0);
-    *slash = '/';
-    assert_int_equal(fs_write_atomic(path, content, strlen(content), 0755, err, sizeof err), 0);
-}
-
-static const char MIX_RELEASE_SCRIPT[] =
-    "#!/bin/sh\nRELEASE_DISTRIBUTION=\"${RELEASE_DISTRIBUTION:-\"sname\"}\"\n";
-static const char RELX_SCRIPT[] = "#!/bin/sh\nVMARGS_PATH=$(add_path vm.args \"$VMARGS_PATH\")\n";
-
-static void detect(const char *dir, const char *command, enum start_style want,
-                   const char *want_script_rel)
-{
-    char *script = (char *)"unset";
-    enum start_style got = launch_detect_start_style(command, dir, &script);
-    assert_int_equal(got, want);
-    if (want_script_rel == NULL) {
-        assert_null(script);
-        return;
-    }
-    char want_path[512];
-    snprintf(want_path, sizeof want_path, "%s/%s", dir, want_script_rel);
-    char *resolved = realpath(want_path, NULL);
-    assert_non_null(resolved);
-    assert_non_null(script);
-    assert_string_equal(script, resolved);
-    free(resolved);
-    free(script);
-}
-
-static void mix_and_erl_commands_are_the_erl_style(void **state)
-{
-    struct fixture *fx = *state;
-    detect(fx->dir, "mix run --no-halt", START_STYLE_ERL, NULL);
-    detect(fx->dir, "elixir -S mix run --no-halt", START_STYLE_ERL, NULL);
-    detect(fx->dir, "erl -noshell -pa ebin -s plain_app", START_STYLE_ERL, NULL);
-    detect(fx->dir, "", START_STYLE_ERL, NULL);
-    detect(fx->dir, NULL, START_STYLE_ERL, NULL);
-}
-
-static void a_mix_release_script_is_recognised_by_its_content(void **state)
-{
-    struct fixture *fx = *state;
-    write_file(fx->dir, "_build/prod/rel/app/bin/app", MIX_RELEASE_SCRIPT);
-    detect(fx->dir, "_build/prod/rel/app/bin/app start", START_STYLE_MIX_RELEASE,
-           "_build/prod/rel/app/bin/app");
-    detect(fx->dir, "cd _build/prod/rel/app && exec bin/app start", START_STYLE_MIX_RELEASE,
-           "_build/prod/rel/app/bin/app");
-    detect(fx->dir, "'_build/prod/rel/app/bin/app' start_iex", START_STYLE_MIX_RELEASE,
-           "_build/prod/rel/app/bin/app");
-}
-
-static void a_relx_script_is_recognised_by_its_content(void **state)
-{
-    struct fixture *fx = *state;
-    write_file(fx->dir, "rel/app/bin/app", RELX_SCRIPT);
-    detect(fx->dir, "rel/app/bin/app foreground", START_STYLE_RELX, "rel/app/bin/app");
-    /* An absolute script path does not depend on the app dir. */
-    char command[512], *script = NULL;
-    snprintf(command, sizeof command, "%s/rel/app/bin/app foreground", fx->dir);
-    assert_int_equal(launch_detect_start_style(command, "/nonexistent", &script),
-                     START_STYLE_RELX);
-    assert_non_null(script);
-    assert_non_null(strstr(script, "/rel/app/bin/app"));
-    free(script);
-}
-
-static void a_release_command_needs_a_release_script(void **state)
-{
-    struct fixture *fx = *state;
-    /* Missing script, a script of neither kind, or no release subcommand: plain erl. */
-    detect(fx->dir, "_build/prod/rel/app/bin/app start", START_STYLE_ERL, NULL);
-    write_file(fx->dir, "bin/other", "#!/bin/sh\nexec erl \"$@\"\n");
-    detect(fx->dir, "bin/other start", START_STYLE_ERL, NULL);
-    write_file(fx->dir, "bin/app", MIX_RELEASE_SCRIPT);
-    detect(fx->dir, "bin/app eval 'IO.puts(1)'", START_STYLE_ERL, NULL);
-}
+#include "launch/claim.h"
+#include "launch/run_dir.h"
+#include "scratch_dir.h"
 
 static void releasing_the_claim_puts_the_guest_flags_in_node_args(void **state)
 {
@@ -265,16 +155,25 @@ static void the_default_run_dir_is_under_tmpdir(void **state)
     assert_int_equal(launch_default_run_dir(with_tmpdir, small, sizeof small), -1);
 }
 
+static void the_run_dir_is_made_private_and_must_be_a_directory(void **state)
+{
+    struct fixture *fx = *state;
+    char run_dir[128];
+    snprintf(run_dir, sizeof run_dir, "%s/run", fx->dir);
+    assert_int_equal(mkdir(run_dir, 0755), 0);
+    assert_int_equal(launch_ensure_run_dir(run_dir, fx->err, sizeof fx->err), 0);
+    struct stat st;
+    assert_int_equal(stat(run_dir, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    write_file(fx->dir, "file", "x");
+    snprintf(run_dir, sizeof run_dir, "%s/file", fx->dir);
+    assert_int_equal(launch_ensure_run_dir(run_dir, fx->err, sizeof fx->err), -1);
+    assert_non_null(strstr(fx->err, "not a directory owned by this user"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(mix_and_erl_commands_are_the_erl_style, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_mix_release_script_is_recognised_by_its_content, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(a_relx_script_is_recognised_by_its_content, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(a_release_command_needs_a_release_script, setup,
-                                        teardown),
         cmocka_unit_test_setup_teardown(releasing_the_claim_puts_the_guest_flags_in_node_args,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(releasing_the_claim_without_guest_flags_fails_clearly,
@@ -290,6 +189,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(recording_a_process_that_does_not_exist_fails_clearly,
                                         setup, teardown),
         cmocka_unit_test(the_default_run_dir_is_under_tmpdir),
+        cmocka_unit_test_setup_teardown(the_run_dir_is_made_private_and_must_be_a_directory,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,99 @@
+#include "launch/launch_files.h"
+
+#include "common/error.h"
+#include "common/strbuf.h"
+#include "common/vm_args.h"
+#include "launch/claim.h"
+#include "launch/env_file.h"
+#include "launch/relx_vm_args.h"
+#include "launch/run_dir.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* Appends the distribution flags (common/vm_args.h) for the app or for guests. */
+static int append_dist_flags(const struct config *cfg, enum vm_args_role role,
+                             struct strbuf *out)
+{
+    char *flags = vm_args_render(cfg, role);
+    if (flags == NULL)
+        return -1;
+    int rc = strbuf_append(out, flags);
+    free(flags);
+    return rc;
+}
+
+static int write_relx_vm_args(const struct launch_plan *plan, char *err, size_t errlen)
+{
+    char source[PATH_MAX];
+    struct strbuf flags = {0}, vm_args = {0};
+    int rc = -1;
+    if (append_dist_flags(plan->cfg, VM_ARGS_APP, &flags) != 0)
+        set_error(err, errlen, "out of memory rendering vm.args");
+    else if (relx_source_vm_args(plan->release_script, plan->env, source, sizeof source, err,
+                                 errlen) == 0 &&
+             relx_render_vm_args(source, plan->node_name, strbuf_text(&flags), &vm_args, err,
+                                 errlen) == 0)
+        rc = launch_write_run_file(plan->run_dir, RUN_FILE_VM_ARGS, strbuf_text(&vm_args),
+                                   err, errlen);
+    strbuf_release(&flags);
+    strbuf_release(&vm_args);
+    return rc;
+}
+
+/* The launcher's own files: what takes the app's name, and what the agent and later shells
+ * read back. */
+static int write_claim_files(const struct launch_plan *plan, char *err, size_t errlen)
+{
+    if (plan->style == START_STYLE_RELX && write_relx_vm_args(plan, err, errlen) != 0)
+        return -1;
+    /* The shell that runs prepare becomes the app by exec: while it lives, so does the
+     * claim, and a later --launcher in this container is refused. */
+    if (launch_record_claim_owner(plan->run_dir, getppid(), err, errlen) != 0)
+        return -1;
+    struct strbuf node = {0}, style = {0}, name = {0};
+    int rc = -1;
+    /* relx: the name is in vm.args; a Mix release passes --name itself. */
+    if ((plan->style == START_STYLE_ERL && strbuf_appendf(&node, "-name %s\n", plan->node_name)) ||
+        (plan->style != START_STYLE_RELX && append_dist_flags(plan->cfg, VM_ARGS_APP, &node)) ||
+        strbuf_appendf(&style, "%s\n", start_style_name(plan->style)) != 0 ||
+        strbuf_appendf(&name, "%s\n", plan->node_name) != 0)
+        set_error(err, errlen, "out of memory rendering the launch files");
+    else if (launch_write_run_file(plan->run_dir, RUN_FILE_NODE_ARGS, strbuf_text(&node), err,
+                                   errlen) == 0 &&
+             launch_write_run_file(plan->run_dir, RUN_FILE_START_STYLE, strbuf_text(&style), err,
+                                   errlen) == 0 &&
+             launch_write_run_file(plan->run_dir, RUN_FILE_NODE_NAME, strbuf_text(&name), err,
+                                   errlen) == 0)
+        rc = 0;
+    strbuf_release(&node);
+    strbuf_release(&style);
+    strbuf_release(&name);
+    return rc;
+}
+
+int launch_write_files(const struct launch_plan *plan, char *err, size_t errlen)
+{
+    struct strbuf guest = {0}, envsh = {.secret = true}; /* env.sh may hold the cookie */
+    int rc = -1;
+    if (append_dist_flags(plan->cfg, VM_ARGS_GUEST, &guest) != 0) {
+        set_error(err, errlen, "out of memory rendering the launch files");
+        goto out;
+    }
+    if (launch_write_run_file(plan->run_dir, RUN_FILE_GUEST_ARGS, strbuf_text(&guest), err,
+                              errlen) != 0)
+        goto out;
+    if (plan->launcher && write_claim_files(plan, err, errlen) != 0)
+        goto out;
+    if (launch_render_env_file(plan, &envsh) != 0) {
+        set_error(err, errlen, "out of memory rendering the launch files");
+        goto out;
+    }
+    rc = launch_write_run_file(plan->run_dir, plan->launcher ? RUN_FILE_ENV : RUN_FILE_SHELL_ENV,
+                               strbuf_text(&envsh), err, errlen);
+out:
+    strbuf_release(&guest);
+    strbuf_release(&envsh);
+    return rc;
+}

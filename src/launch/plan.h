@@ -1,0 +1,21 @@
+/* What the launch step has settled (config, name, start style, cookie) and for which shell:
+ * everything the run dir's files are written from. */
+#ifndef ECB_LAUNCH_PLAN_H
+#define ECB_LAUNCH_PLAN_H
+
+#include <stdbool.h>
+
+#include "common/config.h"
+
+struct launch_plan {
+    const char *run_dir;        /* absolute, without a ' */
+    bool launcher;              /* the launcher's shell (else a cf ssh shell or the like) */
+    char *const *env;           /* the environment prepare runs in */
+    const struct config *cfg;
+    const char *node_name;      /* the app's */
+    enum start_style style;     /* never START_STYLE_AUTO */
+    const char *release_script; /* relx in the launcher: the release's bin/ script */
+    const char *cookie;         /* the settled cookie (Mix releases take it from env.sh) */
+};
+
+#endif
