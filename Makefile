@@ -115,7 +115,12 @@ DNS_PROBE := $(BUILD)/tests/dns-probe
 $(DNS_PROBE): tests/integration/dns_probe.c $(COMMON_OBJ) $(AGENT_LIB_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(EI_CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
-integration-drivers: $(DNS_PROBE)
+# tls-optfile: prints the ssl_dist_optfile the launch step renders (tests/e2e/tls-dist.bats).
+TLS_OPTFILE := $(BUILD)/tests/tls-optfile
+$(TLS_OPTFILE): tests/integration/tls_optfile.c $(OBJ)/src/launch/tls_options.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+integration-drivers: $(DNS_PROBE) $(TLS_OPTFILE)
 # --- end of integration test drivers ---
 
 deps:
