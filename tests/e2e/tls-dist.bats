@@ -13,6 +13,7 @@ FOUNDATION=${BATS_TEST_DIRNAME}/../support/foundation.bash
 IDENTITY=${BATS_TEST_DIRNAME}/../support/instance-identity
 REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 TLS_OPTFILE="$REPO/${ECB_BUILD_DIR:-build}/tests/tls-optfile"
+TLS_NODE_RPC="$REPO/${ECB_BUILD_DIR:-build}/tests/tls-node-rpc"
 DIST_PORT=9001
 APP=6f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9
 OTHER_APP=99999999-8888-4777-8666-555544443333
@@ -129,6 +130,17 @@ refused() {
     pair_intact
 }
 
+# agent_rpc N ID_DIR CA_FILE [ARGS...]: from instance N, the agent's TLS channel
+# (agent/tls_socket) with the identity in ID_DIR connects to node 1 with its cookie, rpcs
+# erlang:node() and erlang:nodes(), and closes.
+agent_rpc() {
+    local n=$1 id=$2 ca=$3
+    shift 3
+    foundation_exec "$n" "$TLS_NODE_RPC" --cert "$id/instance.crt" --key "$id/instance.key" \
+        --ca "$ca" --node "$(node_name 1)" --port "$DIST_PORT" \
+        --cookie-file "$(node_home 1)/.erlang.cookie" "$@"
+}
+
 # stop_intruder: the node in instance 3 is gone, and node 1's log starts afresh, so that
 # an earlier intruder's refusal cannot answer for the next one.
 stop_intruder() {
@@ -145,7 +157,8 @@ stop_intruder() {
 setup_file() {
     # shellcheck source=../support/foundation.bash
     source "$FOUNDATION"
-    [[ -x $TLS_OPTFILE ]] || { echo "build it first: make integration-drivers" >&2; return 1; }
+    [[ -x $TLS_OPTFILE && -x $TLS_NODE_RPC ]] ||
+        { echo "build the test drivers first: make integration-drivers" >&2; return 1; }
     foundation_sweep
     "$IDENTITY" ca "$BATS_FILE_TMPDIR/ca"
     "$IDENTITY" ca "$BATS_FILE_TMPDIR/other-ca" --name "Another Foundation CA"
@@ -166,7 +179,9 @@ setup_file() {
     for n in 1 2; do
         foundation_wait 20 "node $n to start" node_ready "$n"
     done
-    [[ $(dial 2 1) == true ]] || { echo "node 2 could not connect to node 1 over TLS" >&2; return 1; }
+    local result
+    result=$(dial 2 1)
+    [[ $result == true ]] || { echo "node 2 could not connect to node 1 over TLS: $result" >&2; return 1; }
     foundation_wait 10 "nodes 1 and 2 to see each other" pair_intact
 }
 
@@ -219,4 +234,41 @@ setup() {
     foundation_wait 10 "the pair" pair_intact
     refused wrong-ip peer_ip_san_is_not_its_address \
         'peer_ip_san_is_not_its_address|hostname_check_failed'
+}
+
+@test "the agent's TLS channel: connect with the instance identity, rpc, close" {
+    run agent_rpc 1 "$(node_home 1)/id" "$BATS_FILE_TMPDIR/own-ca.pem" --app "$APP"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "node $(node_name 1)" ]
+    # A hidden C node: node 1 still sees only node 2.
+    [ "${lines[1]}" = "nodes 1" ]
+    pair_intact
+}
+
+@test "the agent's TLS channel is refused by the node with another CA's certificate" {
+    "$IDENTITY" issue --ca "$BATS_FILE_TMPDIR/other-ca" --out "$BATS_TEST_TMPDIR/id" \
+        --ip "$(foundation_instance_ip 1)" --app "$APP"
+    run agent_rpc 1 "$BATS_TEST_TMPDIR/id" "$BATS_FILE_TMPDIR/trusted.pem"
+    [ "$status" -eq 1 ]
+    [[ $output == "refused: TLS: the node refused the connection (our certificate?)"* ]]
+    foundation_wait 5 "node 1 to log its TLS server's refusal" logged server 'certificate required|unknown ca'
+    pair_intact
+}
+
+@test "the agent's TLS channel is refused by the node when the identity is used from another address" {
+    run agent_rpc 2 "$(node_home 1)/id" "$BATS_FILE_TMPDIR/own-ca.pem"
+    [ "$status" -eq 1 ]
+    [[ $output == "refused: TLS: the node refused the connection (our certificate?)"* ]]
+    foundation_wait 5 "node 1 to log its TLS server's refusal" logged server peer_ip_san_is_not_its_address
+    pair_intact
+}
+
+@test "the agent's TLS channel refuses a node whose certificate it cannot verify or of another app" {
+    run agent_rpc 1 "$(node_home 1)/id" "$BATS_FILE_TMPDIR/other-ca/ca.crt"
+    [ "$status" -eq 1 ]
+    [[ $output == "refused: TLS: the node at $(foundation_instance_ip 1) presented a certificate we do not accept: self-signed certificate in certificate chain"* ]]
+    run agent_rpc 1 "$(node_home 1)/id" "$BATS_FILE_TMPDIR/own-ca.pem" --app "$OTHER_APP"
+    [ "$status" -eq 1 ]
+    [[ $output == "refused: TLS: the node's certificate is not one of app $OTHER_APP"* ]]
+    pair_intact
 }
