@@ -126,6 +126,23 @@ nth_cert() {
     [[ $output == *"DNS:$cn, IP Address:10.0.0.1"* ]]
 }
 
+@test "an intermediate CA (--under): the chain file's issuer is the intermediate, signed by the root" {
+    "$IDENTITY" ca "$BATS_TEST_TMPDIR/intermediate" --under "$BATS_FILE_TMPDIR/ca" --name "Instance Identity CA"
+    run openssl x509 -in "$BATS_TEST_TMPDIR/intermediate/ca.crt" -noout -issuer -subject -ext basicConstraints
+    [[ $output == *"issuer=CN = Local Instance Identity CA"*"subject=CN = Instance Identity CA"*"CA:TRUE, pathlen:0"* ]]
+    "$IDENTITY" issue --ca "$BATS_TEST_TMPDIR/intermediate" --out "$OUT" --ip 10.0.0.1 --app "$APP"
+    [ "$(nth_cert 2 | openssl x509 -noout -subject)" = "subject=CN = Instance Identity CA" ]
+    [ "$(grep -c 'BEGIN CERTIFICATE' "$OUT/instance.crt")" -eq 2 ]
+    # The root verifies the whole chain; the intermediate alone only as a partial chain.
+    nth_cert 1 >"$BATS_TEST_TMPDIR/leaf.pem"
+    openssl verify -CAfile "$BATS_FILE_TMPDIR/ca/ca.crt" -untrusted "$BATS_TEST_TMPDIR/intermediate/ca.crt" \
+        "$BATS_TEST_TMPDIR/leaf.pem"
+    run openssl verify -CAfile "$BATS_TEST_TMPDIR/intermediate/ca.crt" "$BATS_TEST_TMPDIR/leaf.pem"
+    [ "$status" -ne 0 ]
+    openssl verify -partial_chain -CAfile "$BATS_TEST_TMPDIR/intermediate/ca.crt" "$BATS_TEST_TMPDIR/leaf.pem"
+    [ "$(ls -A "$BATS_TEST_TMPDIR/intermediate")" = "$(printf 'ca.crt\nca.key')" ]
+}
+
 @test "rotate replaces both files by rename: a reader holding the old files keeps them whole" {
     issue --minutes 5
     local old_serial
