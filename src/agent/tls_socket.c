@@ -230,6 +230,10 @@ static SSL_CTX *new_context(struct tls_socket_setup *setup)
                  setup->keyfile);
     } else if (SSL_CTX_load_verify_locations(ctx, setup->cafile, NULL) != 1) {
         snprintf(what, sizeof what, "TLS: cannot read the CA file %s", setup->cafile);
+    } else if (X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_PARTIAL_CHAIN) !=
+               1) {
+        /* The CA file holds our own issuer, on Diego an intermediate: an anchor as it is. */
+        snprintf(what, sizeof what, "TLS: cannot accept an intermediate CA as the anchor");
     } else {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
         return ctx;

@@ -14,7 +14,15 @@
  *   Anything but exactly one TCP port is refused, never guessed.
  * - OU values arrive as {utf8String, Binary} or {printableString, String}.
  * - a dialling node checks the node name's host part as a DNS name; with an IP-literal name
- *   the match_fun compares it with the IP SAN instead (other names: ssl's default check). */
+ *   the match_fun compares it with the IP SAN instead (other names: ssl's default check).
+ * - the CA file holds the issuer of our own certificate, on Diego an intermediate; OTP 25
+ *   only accepts a self-signed root as the end of a path unless a partial_chain fun names a
+ *   certificate of the peer's chain as the anchor: the one that is also in the CA file (read
+ *   on every handshake, so a replaced CA file counts at once).
+ * - a TLS 1.3 server names its CA file's subjects (certificate_authorities), and an OTP
+ *   client sends its certificate only if an issuer above its leaf's is among them: with an
+ *   intermediate in the CA file it would send none. So the server names none; the
+ *   verification is the same. */
 static const char CHECKS[] =
     "    OuText = fun({utf8String, B}) -> B;\n"
     "                ({printableString, S}) -> list_to_binary(S);\n"
@@ -53,6 +61,20 @@ static const char CHECKS[] =
     "                            end\n"
     "                    end\n"
     "             end,\n"
+    "    Anchors = fun() ->\n"
+    "                  case file:read_file(CaFile) of\n"
+    "                      {ok, Pem} -> [Der || {'Certificate', Der, not_encrypted}\n"
+    "                                               <- public_key:pem_decode(Pem)];\n"
+    "                      _ -> []\n"
+    "                  end\n"
+    "              end,\n"
+    "    PartialChain = fun(Chain) ->\n"
+    "                       Trusted = Anchors(),\n"
+    "                       case [C || C <- Chain, lists:member(C, Trusted)] of\n"
+    "                           [Ca | _] -> {trusted_ca, Ca};\n"
+    "                           [] -> unknown_ca\n"
+    "                       end\n"
+    "                   end,\n"
     "    Match = fun({dns_id, Host}, {iPAddress, Bytes}) ->\n"
     "                    case inet:parse_strict_address(Host) of\n"
     "                        {ok, Ip} -> tuple_to_list(Ip) =:= Bytes;\n"
@@ -62,8 +84,8 @@ static const char CHECKS[] =
     "            end,\n"
     "    Common = [{certfile, CertFile}, {keyfile, KeyFile}, {cacertfile, CaFile},\n"
     "              {verify, verify_peer}, {versions, ['tlsv1.3', 'tlsv1.2']},\n"
-    "              {verify_fun, {Verify, []}}],\n"
-    "    [{server, [{fail_if_no_peer_cert, true} | Common]},\n"
+    "              {partial_chain, PartialChain}, {verify_fun, {Verify, []}}],\n"
+    "    [{server, [{fail_if_no_peer_cert, true}, {certificate_authorities, false} | Common]},\n"
     "     {client, [{customize_hostname_check, [{match_fun, Match}]} | Common]}]\n";
 
 static bool check_path(const char *what, const char *path, char *err, size_t errlen)

@@ -80,8 +80,15 @@ static void both_roles_verify_the_peer_with_tls_1_2_or_later(void **state)
     assert_non_null(strstr(common, "{verify, verify_peer}"));
     assert_non_null(strstr(common, "{versions, ['tlsv1.3', 'tlsv1.2']}"));
     assert_non_null(strstr(common, "{verify_fun, {Verify, []}}"));
+    /* The CA file's certificates are the anchors, intermediates included. */
+    assert_non_null(strstr(common, "{partial_chain, PartialChain}"));
+    char *partial = between(text, "PartialChain = fun(Chain) ->", "end,\n    Match");
+    assert_non_null(strstr(partial, "lists:member(C, Trusted)"));
+    assert_non_null(strstr(partial, "{trusted_ca, Ca}"));
+    assert_non_null(strstr(text, "file:read_file(CaFile)"));
+    free(partial);
     char *server = between(text, "{server, [", "]},\n");
-    assert_non_null(strstr(server, "{fail_if_no_peer_cert, true} | Common"));
+    assert_non_null(strstr(server, "{fail_if_no_peer_cert, true}, {certificate_authorities, false} | Common"));
     char *client = between(text, "{client, [", "]}]\n");
     assert_non_null(strstr(client, "{customize_hostname_check, [{match_fun, Match}]} | Common"));
     assert_null(strstr(client, "fail_if_no_peer_cert"));
