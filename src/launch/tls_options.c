@@ -173,9 +173,18 @@ char *tls_options_render(const struct tls_options *o, char *err, size_t errlen)
         snprintf(err, errlen, "TLS distribution: out of memory rendering the options");
         return NULL;
     }
+    /* Diego replaces the identity files before they expire, and ssl's PEM cache would serve
+     * the old ones for up to two minutes; the distribution's cache cannot be cleared
+     * (ssl:clear_pem_cache/0 serves the other one), and -ssl flags do not reach it (the ssl
+     * application is not loaded when distribution starts). ssl_dist_sup evaluates this file
+     * before it starts that cache, so setting the environment here makes every new
+     * connection read the current files. */
     fputs("%% TLS distribution options (-ssl_dist_optfile), written at launch from the\n"
           "%% instance identity. ssl_dist_sup evaluates this one expression.\n"
-          "(fun() ->\n    CertFile = ",
+          "(fun() ->\n"
+          "    %% Read the identity files on every connection: they are replaced in place.\n"
+          "    ok = application:set_env(ssl, bypass_pem_cache, true),\n"
+          "    CertFile = ",
           out);
     put_string(out, o->certfile);
     fputs(",\n    KeyFile = ", out);

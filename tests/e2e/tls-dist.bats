@@ -58,13 +58,15 @@ identity() {
         --ca "$BATS_FILE_TMPDIR/trusted.pem" --app "$APP" >"$home/ssl_dist.opts"
 }
 
-# erl_in N ARGS...: erl inside instance N with its HOME (cookie) and TLS distribution.
+# erl_in N ARGS...: erl inside instance N with its HOME (cookie) and TLS distribution with
+# instance N's options (or the file $OPTS names).
 erl_in() {
     local n=$1 home
     shift
     home=$(node_home "$n")
     foundation_exec "$n" env HOME="$home" erl -noshell -noinput -start_epmd false \
-        -erl_epmd_port "$DIST_PORT" -proto_dist inet_tls -ssl_dist_optfile "$home/ssl_dist.opts" "$@"
+        -erl_epmd_port "$DIST_PORT" -proto_dist inet_tls \
+        -ssl_dist_optfile "${OPTS:-$home/ssl_dist.opts}" "$@"
 }
 
 # start_node N: a listening TLS node nN@<instance IP> in instance N, with its view writer.
@@ -81,9 +83,11 @@ start_node() {
 node_ready() { [[ -f $(node_home "$1")/view ]]; }
 
 # probe N ERLANG: ERLANG in a short-lived hidden, non-listening TLS BEAM in instance N, with
-# instance N's identity.
+# instance N's identity (or, when the test made one, the options in probe.opts there).
 probe() {
-    erl_in "$1" -name "probe$RANDOM$BASHPID@$(foundation_instance_ip "$1")" -hidden \
+    local opts=''
+    [[ ! -f $(node_home "$1")/probe.opts ]] || opts=$(node_home "$1")/probe.opts
+    OPTS=$opts erl_in "$1" -name "probe$RANDOM$BASHPID@$(foundation_instance_ip "$1")" -hidden \
         -dist_listen false -eval "$2"
 }
 
@@ -274,4 +278,29 @@ setup() {
     [ "$status" -eq 1 ]
     [[ $output == "refused: TLS: the node's certificate is not one of app $OTHER_APP"* ]]
     pair_intact
+}
+
+@test "a rotated identity is used from the next connection on; established ones stay" {
+    local h2 ip2
+    h2=$(node_home 2)
+    ip2=$(foundation_instance_ip 2)
+    # Probes in instance 2 keep a copy of the first identity, and accept node 2 as another app.
+    cp -r "$h2/id" "$h2/probe-id"
+    "$TLS_OPTFILE" --cert "$h2/probe-id/instance.crt" --key "$h2/probe-id/instance.key" \
+        --ca "$BATS_FILE_TMPDIR/own-ca.pem" --app "$APP" --allow "$OTHER_APP" >"$h2/probe.opts"
+    "$IDENTITY" rotate --ca "$BATS_FILE_TMPDIR/ca" --out "$h2/id" --ip "$ip2" --app "$OTHER_APP"
+    pair_intact
+    # Node 2's next connection presents the new certificate, which node 1 refuses.
+    run probe 2 "io:format(\"~p~n\", [rpc:call('$(node_name 2)', erlang, disconnect_node, ['$(node_name 1)'])]), halt()."
+    [ "$output" = true ]
+    foundation_wait 10 "node 1 to see node 2 gone" view_is 1
+    run dial 2 1
+    [ "$output" = false ]
+    foundation_wait 5 "node 1 to log its refusal" logged server peer_is_not_an_allowed_app
+    # Rotated back to this app's: accepted at once, no restart.
+    "$IDENTITY" rotate --ca "$BATS_FILE_TMPDIR/ca" --out "$h2/id" --ip "$ip2" --app "$APP"
+    run dial 2 1
+    [ "$output" = true ]
+    foundation_wait 10 "the pair again" pair_intact
+    rm "$h2/probe.opts"
 }

@@ -66,6 +66,10 @@ static void the_identity_files_by_path(void **state)
     assert_non_null(strstr(text, "KeyFile = \"/etc/cf-instance-credentials/instance.key\",\n"));
     assert_non_null(strstr(text, "CaFile = \"/home/vcap/tmp/erlang-cluster/ca.pem\",\n"));
     assert_non_null(strstr(text, "[{certfile, CertFile}, {keyfile, KeyFile}, {cacertfile, CaFile},"));
+    /* Read afresh for every connection (rotation), set before the fun's first binding. */
+    const char *bypass = strstr(text, "    ok = application:set_env(ssl, bypass_pem_cache, true),\n");
+    assert_non_null(bypass);
+    assert_true(bypass < strstr(text, "CertFile = "));
     free(text);
 }
 
