@@ -29,12 +29,14 @@ EI_CFLAGS  := -I$(ERL_ROOT)/include
 EI_LIBS    := $(ERL_ROOT)/lib/libei.a -lpthread
 # Expanded when a recipe runs, not when make starts: `make deps all` (and a first
 # `make demo`) installs these packages after make has read this file.
-BUILD_PKGS  = libcjson yaml-0.1 libcurl libcares
+BUILD_PKGS  = libcjson yaml-0.1 libcurl libcares openssl
 PKG_CFLAGS  = $(shell pkg-config --cflags $(BUILD_PKGS) 2>/dev/null)
 CJSON_LIBS  = $(shell pkg-config --libs libcjson 2>/dev/null)
 YAML_LIBS   = -Wl,-Bstatic $(shell pkg-config --libs yaml-0.1 2>/dev/null) -Wl,-Bdynamic
 CURL_LIBS   = $(shell pkg-config --libs libcurl 2>/dev/null)
 CARES_LIBS  = -Wl,-Bstatic $(shell pkg-config --libs libcares 2>/dev/null) -Wl,-Bdynamic
+# OpenSSL dynamically: the stack has libssl3 (tests/support/stack-check allows it).
+SSL_LIBS    = -lssl -lcrypto
 RPATH      := -Wl,-rpath,'$$ORIGIN/../lib' -Wl,--enable-new-dtags
 
 # Objects and binaries depend on the flags they were built with: a build with other flags
@@ -59,7 +61,7 @@ AGENT_LIB_OBJ := $(filter-out $(OBJ)/src/agent/main.o,$(AGENT_OBJ))
 SUPPLY_LIB_OBJ := $(filter-out $(OBJ)/src/supply/main.o,$(SUPPLY_OBJ))
 
 SUPPLY_LIBS  = $(CJSON_LIBS) $(YAML_LIBS)
-AGENT_LIBS   = $(CURL_LIBS) $(CJSON_LIBS) $(YAML_LIBS) $(CARES_LIBS) $(EI_LIBS)
+AGENT_LIBS   = $(CURL_LIBS) $(CJSON_LIBS) $(YAML_LIBS) $(CARES_LIBS) $(EI_LIBS) $(SSL_LIBS)
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -115,7 +117,17 @@ DNS_PROBE := $(BUILD)/tests/dns-probe
 $(DNS_PROBE): tests/integration/dns_probe.c $(COMMON_OBJ) $(AGENT_LIB_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(EI_CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
-integration-drivers: $(DNS_PROBE)
+# tls-optfile: prints the ssl_dist_optfile the launch step renders (tests/e2e/tls-dist.bats).
+TLS_OPTFILE := $(BUILD)/tests/tls-optfile
+$(TLS_OPTFILE): tests/integration/tls_optfile.c $(OBJ)/src/launch/tls_options.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+# tls-node-rpc: the agent's TLS channel (agent/tls_socket) against a real node.
+TLS_NODE_RPC := $(BUILD)/tests/tls-node-rpc
+$(TLS_NODE_RPC): tests/integration/tls_node_rpc.c $(COMMON_OBJ) $(AGENT_LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(EI_CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+integration-drivers: $(DNS_PROBE) $(TLS_OPTFILE) $(TLS_NODE_RPC)
 # --- end of integration test drivers ---
 
 deps:
