@@ -1,5 +1,7 @@
 /* The Erlang side: a hidden C node (erl_interface) connected to the local app node, which it
- * asks for nodes() and has connect to missing peers. Every call is bounded by a timeout. */
+ * asks for nodes() and has connect to missing peers. Every call is bounded by a timeout.
+ * The connection is in erlang_node.c, the calls in erlang_rpc.c, the cookie probe in
+ * erlang_probe.c. */
 #ifndef ECB_AGENT_ERLANG_NODE_H
 #define ECB_AGENT_ERLANG_NODE_H
 
@@ -64,7 +66,8 @@ enum peer_probe {
 enum peer_probe erlang_node_probe_peer(struct erlang_node *node, const char *peer,
                                        unsigned timeout_ms, char *err, size_t errlen);
 
-/* Reads the cookie from a cookie file (first line, trimmed). malloc'd; NULL with err set. */
+/* Reads the cookie from a cookie file (first line, trimmed; the rest of the file is wiped
+ * from memory). malloc'd, release with secret_free; NULL with err set. */
 char *erlang_read_cookie(const char *path, char *err, size_t errlen);
 
 #endif

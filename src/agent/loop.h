@@ -1,7 +1,8 @@
 /* The agent's run loop: one thread, timers, signals taken synchronously from a signalfd.
  * Waits (bounded) for the app node, releases the name claim, registers, renews the lease on
  * time, discovers peers and has the app node connect the missing ones; on SIGTERM/SIGINT or
- * the app node's death it deregisters within a second and returns. */
+ * the app node's death it deregisters within a second and returns. The outline is in loop.c,
+ * the registry's timers in loop_registry.c, the peers in loop_peers.c. */
 #ifndef ECB_AGENT_LOOP_H
 #define ECB_AGENT_LOOP_H
 

@@ -75,6 +75,7 @@ bool peer_set_complete(const struct peer_set *set);
  * just starting, so it is worth looking often). */
 bool peer_set_has_fresh_unconnected(const struct peer_set *set, unsigned max_failures);
 
+/* How many peers are wanted, and how many of those are connected (for status). */
 size_t peer_set_count_wanted(const struct peer_set *set);
 size_t peer_set_count_connected_wanted(const struct peer_set *set);
 

@@ -39,6 +39,47 @@ static bool add_time(cJSON *obj, const char *key, time_t t)
     return cJSON_AddStringToObject(obj, key, text) != NULL;
 }
 
+/* How long `status` says the agent waits before trying the peer again; 0 when it is not
+ * waiting for it. */
+static double retry_every_s(const struct peer_set *set, const struct peer *p)
+{
+    if (!p->wanted || p->connected || p->failures == 0)
+        return 0;
+    if (p->cookie_refused)
+        return (double)(set->refused_retry_ms / 1000);
+    return (double)(peer_backoff_ms(set, p->failures) / 1000);
+}
+
+static bool add_peer(cJSON *peers, const struct peer_set *set, const struct peer *p)
+{
+    cJSON *item = cJSON_CreateObject();
+    if (!item || !cJSON_AddItemToArray(peers, item)) {
+        cJSON_Delete(item);
+        return false;
+    }
+    return cJSON_AddStringToObject(item, "name", p->name) &&
+           cJSON_AddBoolToObject(item, "wanted", p->wanted) &&
+           cJSON_AddBoolToObject(item, "connected", p->connected) &&
+           cJSON_AddNumberToObject(item, "failed_attempts", p->failures) &&
+           cJSON_AddBoolToObject(item, "cookie_refused", p->cookie_refused) &&
+           cJSON_AddNumberToObject(item, "retry_every_s", retry_every_s(set, p));
+}
+
+/* The peers, one object each, and how many of the wanted ones are connected. */
+static bool add_peers(cJSON *root, const struct peer_set *set)
+{
+    cJSON *peers = cJSON_AddArrayToObject(root, "peers");
+    if (!peers)
+        return false;
+    for (size_t i = 0; set && i < set->len; i++)
+        if (!add_peer(peers, set, &set->items[i]))
+            return false;
+    size_t wanted = set ? peer_set_count_wanted(set) : 0;
+    size_t connected = set ? peer_set_count_connected_wanted(set) : 0;
+    return cJSON_AddNumberToObject(root, "peers_wanted", (double)wanted) &&
+           cJSON_AddNumberToObject(root, "peers_connected", (double)connected);
+}
+
 char *status_to_json(const struct agent_status *s)
 {
     cJSON *root = cJSON_CreateObject();
@@ -58,44 +99,8 @@ char *status_to_json(const struct agent_status *s)
               add_time(root, "last_discovery_at", s->last_discovery_at) &&
               (s->last_error ? cJSON_AddStringToObject(root, "last_error", s->last_error) != NULL
                              : cJSON_AddNullToObject(root, "last_error") != NULL) &&
-              add_time(root, "last_error_at", s->last_error_at);
-    cJSON *peers = ok ? cJSON_AddArrayToObject(root, "peers") : NULL;
-    if (!peers) {
-        cJSON_Delete(root);
-        return NULL;
-    }
-    size_t wanted = 0, connected = 0;
-    for (size_t i = 0; s->peers && i < s->peers->len; i++) {
-        const struct peer *p = &s->peers->items[i];
-        cJSON *item = cJSON_CreateObject();
-        if (!item || !cJSON_AddItemToArray(peers, item)) {
-            cJSON_Delete(item);
-            cJSON_Delete(root);
-            return NULL;
-        }
-        wanted += p->wanted;
-        connected += p->wanted && p->connected;
-        if (!cJSON_AddStringToObject(item, "name", p->name) ||
-            !cJSON_AddBoolToObject(item, "wanted", p->wanted) ||
-            !cJSON_AddBoolToObject(item, "connected", p->connected) ||
-            !cJSON_AddNumberToObject(item, "failed_attempts", p->failures) ||
-            !cJSON_AddBoolToObject(item, "cookie_refused", p->cookie_refused) ||
-            !cJSON_AddNumberToObject(item, "retry_every_s",
-                                     (!p->wanted || p->connected || p->failures == 0)
-                                         ? 0
-                                         : p->cookie_refused
-                                             ? (double)(s->peers->refused_retry_ms / 1000)
-                                             : (double)(peer_backoff_ms(s->peers, p->failures) / 1000))) {
-            cJSON_Delete(root);
-            return NULL;
-        }
-    }
-    if (!cJSON_AddNumberToObject(root, "peers_wanted", (double)wanted) ||
-        !cJSON_AddNumberToObject(root, "peers_connected", (double)connected)) {
-        cJSON_Delete(root);
-        return NULL;
-    }
-    char *text = cJSON_Print(root);
+              add_time(root, "last_error_at", s->last_error_at) && add_peers(root, s->peers);
+    char *text = ok ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
     return text;
 }

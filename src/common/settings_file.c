@@ -134,7 +134,32 @@ static int read_value_map(const char *path, const char *map_name, yaml_document_
     return 0;
 }
 
-/* kind: "manifest" or "config". */
+/* config.yml's `config:` map: `env` and `defaults`. */
+static int read_config_map(const char *path, yaml_document_t *doc, yaml_node_t *value,
+                           struct settings_file *out, char *err, size_t errlen)
+{
+    if (value->type != YAML_MAPPING_NODE) {
+        snprintf(err, errlen, "%s: \"config\" must be a map with env and defaults", path);
+        return -1;
+    }
+    int rc = 0;
+    for (yaml_node_pair_t *sub = value->data.mapping.pairs.start;
+         rc == 0 && sub < value->data.mapping.pairs.top; sub++) {
+        yaml_node_t *skey = yaml_document_get_node(doc, sub->key);
+        yaml_node_t *svalue = yaml_document_get_node(doc, sub->value);
+        if (skey == NULL || svalue == NULL || skey->type != YAML_SCALAR_NODE)
+            continue;
+        if (strcmp(scalar_text(skey), "env") == 0)
+            rc = read_value_map(path, "config.env", doc, svalue, out->env, err, errlen);
+        else if (strcmp(scalar_text(skey), "defaults") == 0)
+            rc = read_value_map(path, "config.defaults", doc, svalue, out->defaults, err,
+                                errlen);
+    }
+    return rc;
+}
+
+/* manifest: the buildpack's manifest.yml (`language`, `version`, `defaults`), else the
+ * droplet's config.yml (`name`, `version`, `config`). */
 static int read_settings(const char *path, bool manifest, struct settings_file *out, char *err,
                          size_t errlen)
 {
@@ -157,25 +182,8 @@ static int read_settings(const char *path, bool manifest, struct settings_file *
             rc = copy_scalar(path, k, value, &out->version, err, errlen);
         else if (manifest && strcmp(k, "defaults") == 0)
             rc = read_value_map(path, "defaults", &doc, value, out->defaults, err, errlen);
-        else if (!manifest && strcmp(k, "config") == 0) {
-            if (value->type != YAML_MAPPING_NODE) {
-                snprintf(err, errlen, "%s: \"config\" must be a map with env and defaults", path);
-                rc = -1;
-                break;
-            }
-            for (yaml_node_pair_t *sub = value->data.mapping.pairs.start;
-                 rc == 0 && sub < value->data.mapping.pairs.top; sub++) {
-                yaml_node_t *skey = yaml_document_get_node(&doc, sub->key);
-                yaml_node_t *svalue = yaml_document_get_node(&doc, sub->value);
-                if (skey == NULL || svalue == NULL || skey->type != YAML_SCALAR_NODE)
-                    continue;
-                if (strcmp(scalar_text(skey), "env") == 0)
-                    rc = read_value_map(path, "config.env", &doc, svalue, out->env, err, errlen);
-                else if (strcmp(scalar_text(skey), "defaults") == 0)
-                    rc = read_value_map(path, "config.defaults", &doc, svalue, out->defaults,
-                                        err, errlen);
-            }
-        }
+        else if (!manifest && strcmp(k, "config") == 0)
+            rc = read_config_map(path, &doc, value, out, err, errlen);
     }
     yaml_document_delete(&doc);
     if (rc != 0)

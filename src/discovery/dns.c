@@ -1,18 +1,18 @@
+/* The dns back end's network side: both queries through c-ares, driven by poll() under one
+ * deadline that also watches the interrupt fd. */
 #include "discovery/dns.h"
-#include "common/clock.h"
 
+#include "common/clock.h"
 #include "common/node_name.h"
+#include "discovery/dns_answer.h"
 
 #include <ares.h>
-#include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <errno.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Each family's query gets two tries; the first waits a third of the budget and c-ares
  * doubles the second, so both fit the budget with one server. The deadline below is what
@@ -36,163 +36,6 @@ struct dns_state {
     enum dns_seen seen;
     bool library_ready;
 };
-
-void dns_lookup_init(struct dns_lookup *lookup, int family)
-{
-    memset(lookup, 0, sizeof *lookup);
-    lookup->family = family;
-    lookup->status = ARES_ETIMEOUT; /* until an answer says otherwise */
-}
-
-void dns_lookup_free(struct dns_lookup *lookup)
-{
-    free(lookup->addresses);
-    lookup->addresses = NULL;
-    lookup->count = lookup->cap = 0;
-}
-
-static int lookup_add(struct dns_lookup *lookup, const void *bytes, size_t len)
-{
-    if (lookup->count == lookup->cap) {
-        size_t cap = lookup->cap ? lookup->cap * 2 : 8;
-        struct dns_address *grown = realloc(lookup->addresses, cap * sizeof *grown);
-        if (!grown)
-            return -1;
-        lookup->addresses = grown;
-        lookup->cap = cap;
-    }
-    struct dns_address *a = &lookup->addresses[lookup->count++];
-    memset(a, 0, sizeof *a);
-    a->family = lookup->family;
-    memcpy(a->bytes, bytes, len);
-    return 0;
-}
-
-void dns_lookup_record(struct dns_lookup *lookup, int status, const unsigned char *abuf, int alen)
-{
-    dns_lookup_free(lookup);
-    lookup->status = status;
-    if (status != ARES_SUCCESS)
-        return;
-    struct hostent *host = NULL;
-    int rc = lookup->family == AF_INET ? ares_parse_a_reply(abuf, alen, &host, NULL, NULL)
-                                       : ares_parse_aaaa_reply(abuf, alen, &host, NULL, NULL);
-    if (rc != ARES_SUCCESS) {
-        lookup->status = rc == ARES_ENODATA ? ARES_ENODATA : ARES_EBADRESP;
-        return;
-    }
-    size_t len = lookup->family == AF_INET ? 4 : 16;
-    if (host->h_addrtype == lookup->family && (size_t)host->h_length == len) {
-        for (char **a = host->h_addr_list; a && *a; a++) {
-            if (lookup_add(lookup, *a, len) != 0) {
-                lookup->status = ARES_ENOMEM;
-                break;
-            }
-        }
-    }
-    ares_free_hostent(host);
-    if (lookup->status == ARES_SUCCESS && lookup->count == 0)
-        lookup->status = ARES_ENODATA;
-}
-
-bool dns_status_is_empty_answer(int status)
-{
-    return status == ARES_ENOTFOUND || status == ARES_ENODATA;
-}
-
-static const char *family_record(int family)
-{
-    return family == AF_INET ? "A" : "AAAA";
-}
-
-/* Why a lookup failed, in words users can act on. */
-static const char *lookup_problem(int status)
-{
-    switch (status) {
-    case ARES_ETIMEOUT: return "no answer in time";
-    case ARES_ESERVFAIL: return "server failure (SERVFAIL)";
-    case ARES_EREFUSED: return "refused by the server";
-    /* c-ares 1.18 also ends here when every server answered REFUSED or SERVFAIL (it moves
-     * on to the next server on those answers instead of reporting them). */
-    case ARES_ECONNREFUSED: return "no server gave an answer (connection refused, or the "
-                                   "server answered REFUSED or SERVFAIL)";
-    case ARES_EBADRESP: return "malformed answer";
-    default: return ares_strerror(status);
-    }
-}
-
-static bool parse_address(const char *text, struct dns_address *out)
-{
-    memset(out, 0, sizeof *out);
-    if (inet_pton(AF_INET, text, out->bytes) == 1) {
-        out->family = AF_INET;
-        return true;
-    }
-    if (inet_pton(AF_INET6, text, out->bytes) == 1) {
-        out->family = AF_INET6;
-        return true;
-    }
-    return false;
-}
-
-static bool same_address(const struct dns_address *a, const struct dns_address *b)
-{
-    return a->family == b->family &&
-           memcmp(a->bytes, b->bytes, a->family == AF_INET ? 4 : 16) == 0;
-}
-
-enum registry_status dns_peers_from_lookups(const struct dns_lookup *lookups, size_t count,
-                                            const char *query, const char *basename,
-                                            const char *self_ip, struct strlist *peers,
-                                            char *err, size_t errlen)
-{
-    struct dns_address self;
-    bool has_self = self_ip && parse_address(self_ip, &self);
-    bool answered = false, failed = false;
-    for (size_t i = 0; i < count; i++) {
-        answered |= lookups[i].count > 0;
-        failed |= lookups[i].status != ARES_SUCCESS &&
-                  !dns_status_is_empty_answer(lookups[i].status);
-    }
-    if (failed && !answered) {
-        int n = snprintf(err, errlen, "DNS lookup of %s failed:", query);
-        for (size_t i = 0; i < count && n >= 0 && (size_t)n < errlen; i++) {
-            const struct dns_lookup *l = &lookups[i];
-            const char *what = dns_status_is_empty_answer(l->status) ? "no records"
-                                                                      : lookup_problem(l->status);
-            n += snprintf(err + n, errlen - (size_t)n, "%s %s: %s", i ? ";" : "",
-                          family_record(l->family), what);
-        }
-        return REGISTRY_FAILED;
-    }
-    for (size_t i = 0; i < count; i++) {
-        const struct dns_lookup *l = &lookups[i];
-        for (size_t j = 0; j < l->count; j++) {
-            const struct dns_address *a = &l->addresses[j];
-            if (has_self && same_address(a, &self))
-                continue;
-            char ip[INET6_ADDRSTRLEN];
-            char name[NODE_NAME_MAX + 1];
-            if (!inet_ntop(a->family, a->bytes, ip, sizeof ip)) {
-                snprintf(err, errlen, "cannot format an address of %s: %s", query,
-                         strerror(errno));
-                return REGISTRY_FAILED;
-            }
-            int n = snprintf(name, sizeof name, "%s@%s", basename, ip);
-            if (n < 0 || (size_t)n >= sizeof name || !node_name_valid(name)) {
-                snprintf(err, errlen, "%s@%s is not a valid node name", basename, ip);
-                return REGISTRY_FAILED;
-            }
-            if (strlist_add_unique(peers, name) != 0) {
-                snprintf(err, errlen, "out of memory");
-                return REGISTRY_FAILED;
-            }
-        }
-    }
-    return REGISTRY_OK;
-}
-
-/* --- The network side: c-ares driven by poll() under one deadline. --- */
 
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
@@ -313,8 +156,8 @@ static void note_answer(struct dns_state *st, const struct dns_lookup *lookups, 
     for (size_t i = 0; i < count && addresses; i++)
         if (!dns_status_is_empty_answer(lookups[i].status) && lookups[i].status != ARES_SUCCESS)
             LOG_DEBUG(st->log, "DNS: %s record lookup of %s failed (%s); using the other answer",
-                      family_record(lookups[i].family), st->query,
-                      lookup_problem(lookups[i].status));
+                      dns_family_record(lookups[i].family), st->query,
+                      dns_lookup_problem(lookups[i].status));
     st->seen = now;
 }
 
@@ -365,23 +208,6 @@ static enum registry_status dns_discover(void *state, int64_t now_ms, struct str
     return result;
 }
 
-static enum registry_status dns_nothing_to_do(void *state, int64_t now_ms, char *err,
-                                              size_t errlen)
-{
-    (void)state;
-    (void)now_ms;
-    (void)err;
-    (void)errlen;
-    return REGISTRY_OK;
-}
-
-static enum registry_status dns_deregister(void *state, int64_t now_ms, long budget_ms,
-                                           char *err, size_t errlen)
-{
-    (void)budget_ms;
-    return dns_nothing_to_do(state, now_ms, err, errlen);
-}
-
 static void dns_destroy(void *state)
 {
     struct dns_state *st = state;
@@ -406,23 +232,25 @@ static char *copy_or_null(const char *s, bool *failed)
     return copy;
 }
 
-int dns_backend_new(const struct dns_options *opts, const struct log_sink *log,
-                    struct registry_backend *out, char *err, size_t errlen)
+int registry_dns_new(const struct config *cfg, const struct registry_runtime *rt,
+                     struct registry_backend *out, char *err, size_t errlen)
 {
-    if (!opts->query || !dns_name_valid(opts->query)) {
+    const char *query = cfg->dns_query;
+    long budget_ms = rt->budget_ms ? rt->budget_ms : DNS_DEFAULT_BUDGET_MS;
+    if (!query || !dns_name_valid(query)) {
         snprintf(err, errlen, "ERLANG_CLUSTER_DNS_QUERY: \"%.100s\" is not a DNS name; use a "
-                 "host name such as my-app.apps.internal", opts->query ? opts->query : "");
+                 "host name such as my-app.apps.internal", query ? query : "");
         return -1;
     }
-    if (!node_basename_valid(opts->basename)) {
+    if (!node_basename_valid(cfg->node_basename)) {
         snprintf(err, errlen, "ERLANG_CLUSTER_NODE_BASENAME: \"%.100s\" is not a valid node "
                  "basename; use 1 to 64 letters, digits, '_' and '-'",
-                 opts->basename ? opts->basename : "");
+                 cfg->node_basename ? cfg->node_basename : "");
         return -1;
     }
-    if (opts->budget_ms < DNS_MIN_BUDGET_MS) {
-        snprintf(err, errlen, "DNS budget of %ld ms is too short (at least %d ms)",
-                 opts->budget_ms, DNS_MIN_BUDGET_MS);
+    if (budget_ms < DNS_MIN_BUDGET_MS) {
+        snprintf(err, errlen, "DNS budget of %ld ms is too short (at least %d ms)", budget_ms,
+                 DNS_MIN_BUDGET_MS);
         return -1;
     }
     struct dns_state *st = calloc(1, sizeof *st);
@@ -431,13 +259,13 @@ int dns_backend_new(const struct dns_options *opts, const struct log_sink *log,
         return -1;
     }
     bool oom = false;
-    st->query = copy_or_null(opts->query, &oom);
-    st->basename = copy_or_null(opts->basename, &oom);
-    st->self_ip = copy_or_null(opts->self_ip, &oom);
-    st->servers = copy_or_null(opts->servers, &oom);
-    st->budget_ms = opts->budget_ms;
-    st->interrupt_fd = opts->interrupt_fd;
-    st->log = log;
+    st->query = copy_or_null(query, &oom);
+    st->basename = copy_or_null(cfg->node_basename, &oom);
+    st->self_ip = copy_or_null(cfg->instance_ip, &oom);
+    st->servers = copy_or_null(cfg->dns_servers, &oom);
+    st->budget_ms = budget_ms;
+    st->interrupt_fd = rt->interrupt_fd;
+    st->log = rt->log;
     if (oom) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -453,33 +281,9 @@ int dns_backend_new(const struct dns_options *opts, const struct log_sink *log,
     if (open_channel(st, &probe, err, errlen) != 0)
         goto fail;
     ares_destroy(probe);
-    *out = (struct registry_backend){
-        .name = "dns",
-        .has_lease = false,
-        .state = st,
-        .register_self = dns_nothing_to_do,
-        .renew = dns_nothing_to_do,
-        .discover = dns_discover,
-        .deregister = dns_deregister,
-        .destroy = dns_destroy,
-    };
+    *out = registry_leaseless("dns", st, dns_discover, dns_destroy);
     return 0;
 fail:
     dns_destroy(st);
     return -1;
-}
-
-int dns_backend_from_config(const struct config *cfg, long budget_ms, int interrupt_fd,
-                            const struct log_sink *log, struct registry_backend *out, char *err,
-                            size_t errlen)
-{
-    struct dns_options opts = {
-        .query = cfg->dns_query,
-        .basename = cfg->node_basename,
-        .self_ip = cfg->instance_ip,
-        .servers = cfg->dns_servers,
-        .budget_ms = budget_ms,
-        .interrupt_fd = interrupt_fd,
-    };
-    return dns_backend_new(&opts, log, out, err, errlen);
 }

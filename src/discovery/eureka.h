@@ -4,10 +4,10 @@
 #ifndef ECB_DISCOVERY_EUREKA_H
 #define ECB_DISCOVERY_EUREKA_H
 
-#include "discovery/http.h"
 #include "discovery/registry.h"
 #include "common/strlist.h"
-#include "common/log.h"
+
+#include <stdbool.h>
 
 /* Metadata keys this agent writes and reads. */
 #define EUREKA_META_NODE_NAME "erlangNodeName"
@@ -47,19 +47,11 @@ typedef void (*eureka_reject_fn)(void *ctx, const char *instance_id, const char 
 int eureka_parse_peers(const char *body, const struct eureka_self *self, struct strlist *peers,
                        eureka_reject_fn reject, void *ctx, char *err, size_t errlen);
 
-struct eureka_options {
-    const char *binding_name;      /* the service binding, for messages */
-    const char *uri;               /* the binding's uri (with or without /eureka) */
-    const char *client_id;         /* NULL: no OAuth2 */
-    const char *client_secret;
-    const char *access_token_uri;
-    long call_timeout_ms;          /* per call */
-};
-
-/* A registry back end talking to Eureka. self's strings are copied. Warns (once, here) when
- * OAuth2 credentials would go over plain http://. */
-int eureka_backend_new(const struct eureka_options *opts, const struct eureka_self *self,
-                       struct http_client *http, const struct log_sink *log,
-                       struct registry_backend *out, char *err, size_t errlen);
+/* A registry back end talking to the Eureka of cfg->registry, as cfg and rt->node_name
+ * describe this instance, with its own HTTP client (rt->ca_dir, rt->interrupt_fd); each call
+ * takes at most rt->budget_ms (0: 3 s). Warns (once, here) when OAuth2 credentials would go
+ * over plain http://. */
+int registry_eureka_new(const struct config *cfg, const struct registry_runtime *rt,
+                        struct registry_backend *out, char *err, size_t errlen);
 
 #endif

@@ -4,8 +4,6 @@
 #include "discovery/http.h"
 
 #include <curl/curl.h>
-#include <dirent.h>
-#include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,97 +30,6 @@ struct body_buffer {
     bool too_big;
     bool out_of_memory;
 };
-
-static int append_file(char **buf, size_t *len, size_t *cap, const char *path, char *err,
-                       size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "cannot read CA certificates %s: %s", path, strerror(errno));
-        return -1;
-    }
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (*len + n + 2 > *cap) {
-            size_t ncap = (*cap ? *cap * 2 : 65536);
-            while (ncap < *len + n + 2)
-                ncap *= 2;
-            char *nbuf = realloc(*buf, ncap);
-            if (!nbuf) {
-                snprintf(err, errlen, "cannot read CA certificates %s: out of memory", path);
-                fclose(f);
-                return -1;
-            }
-            *buf = nbuf;
-            *cap = ncap;
-        }
-        memcpy(*buf + *len, chunk, n);
-        *len += n;
-    }
-    bool failed = ferror(f);
-    if (fclose(f) != 0 || failed) {
-        snprintf(err, errlen, "cannot read CA certificates %s: %s", path, strerror(errno));
-        return -1;
-    }
-    /* Concatenated PEM files need a line break between them. */
-    if (*len > 0 && (*buf)[*len - 1] != '\n')
-        (*buf)[(*len)++] = '\n';
-    return 0;
-}
-
-static bool has_cert_suffix(const char *name)
-{
-    size_t n = strlen(name);
-    return (n > 4 && (strcmp(name + n - 4, ".pem") == 0 || strcmp(name + n - 4, ".crt") == 0));
-}
-
-char *http_build_ca_bundle(const char *default_bundle, const char *extra_ca_dir, size_t *len,
-                           char *err, size_t errlen)
-{
-    char *buf = NULL;
-    size_t cap = 0;
-    *len = 0;
-    if (default_bundle && append_file(&buf, len, &cap, default_bundle, err, errlen) != 0) {
-        /* A missing system store is survivable when the platform gives its own CAs. */
-        if (!extra_ca_dir) {
-            free(buf);
-            return NULL;
-        }
-    }
-    if (extra_ca_dir && *extra_ca_dir) {
-        DIR *dir = opendir(extra_ca_dir);
-        if (!dir) {
-            snprintf(err, errlen, "cannot open CF_SYSTEM_CERT_PATH directory %s: %s", extra_ca_dir,
-                     strerror(errno));
-            free(buf);
-            return NULL;
-        }
-        struct dirent *entry;
-        while ((entry = readdir(dir)) != NULL) {
-            if (entry->d_name[0] == '.' || !has_cert_suffix(entry->d_name))
-                continue;
-            char path[4096];
-            int n = snprintf(path, sizeof path, "%s/%s", extra_ca_dir, entry->d_name);
-            if (n < 0 || (size_t)n >= sizeof path)
-                continue;
-            if (append_file(&buf, len, &cap, path, err, errlen) != 0) {
-                closedir(dir);
-                free(buf);
-                return NULL;
-            }
-        }
-        closedir(dir);
-    }
-    if (!buf || *len == 0) {
-        snprintf(err, errlen, "no CA certificates found (system store %s, CF_SYSTEM_CERT_PATH %s)",
-                 default_bundle ? default_bundle : "none", extra_ca_dir ? extra_ca_dir : "unset");
-        free(buf);
-        return NULL;
-    }
-    buf[*len] = '\0';
-    return buf;
-}
 
 struct http_client *http_client_new(const struct http_options *opts, char *err, size_t errlen)
 {
@@ -282,51 +189,51 @@ static enum http_result run_transfer(struct http_client *client, CURLcode *resul
     return outcome;
 }
 
-enum http_result http_perform(struct http_client *client, const struct http_request *req,
-                              struct http_response *resp)
+/* "METHOD scheme://host[:port]/path", the request as messages name it. */
+static void request_label(const struct http_request *req, char *out, size_t outlen)
 {
-    memset(resp, 0, sizeof *resp);
-    char where[192];
-    char line[160];
-    url_for_log(req->url, line, sizeof line);
-    snprintf(where, sizeof where, "%.8s %s", req->method, line);
+    char url[160];
+    url_for_log(req->url, url, sizeof url);
+    snprintf(out, outlen, "%.8s %s", req->method, url);
+}
 
-    CURL *easy = client->easy;
-    curl_easy_reset(easy);
-    struct body_buffer body = {.max = client->max_body};
-    struct curl_slist *headers = NULL;
-    char errbuf[CURL_ERROR_SIZE] = "";
-    enum http_result outcome = HTTP_FAILED;
-
-    long total = req->timeout_ms > 0 ? req->timeout_ms : 5000;
-    long connect = client->connect_timeout_ms < total ? client->connect_timeout_ms : total;
-    struct curl_blob ca = {.data = client->ca_bundle, .len = client->ca_bundle_len,
-                           .flags = CURL_BLOB_NOCOPY};
-
-    char header[256];
+/* Accept and Content-Type as asked; no "Expect: 100-continue" round trip, and no default
+ * Content-Type for a body-less PUT or DELETE. */
+static bool build_headers(const struct http_request *req, struct curl_slist **headers)
+{
+    char line[256];
     bool listed = true;
     if (req->accept) {
-        snprintf(header, sizeof header, "Accept: %s", req->accept);
-        listed = add_header(&headers, header);
+        snprintf(line, sizeof line, "Accept: %s", req->accept);
+        listed = add_header(headers, line);
     }
     if (req->content_type) {
-        snprintf(header, sizeof header, "Content-Type: %s", req->content_type);
-        listed = listed && add_header(&headers, header);
+        snprintf(line, sizeof line, "Content-Type: %s", req->content_type);
+        listed = listed && add_header(headers, line);
     } else {
-        listed = listed && add_header(&headers, "Content-Type:");
+        listed = listed && add_header(headers, "Content-Type:");
     }
-    listed = listed && add_header(&headers, "Expect:");
-    if (!listed) {
-        snprintf(resp->error, sizeof resp->error, "%s: out of memory", where);
-        goto done;
-    }
+    return listed && add_header(headers, "Expect:");
+}
 
+/* Sets up the easy handle for one request: verified TLS against our CA bundle, no redirects,
+ * the timeouts, the credentials, the method and body. */
+static CURLcode set_options(struct http_client *client, const struct http_request *req,
+                            struct curl_slist *headers, struct body_buffer *body, char *errbuf)
+{
+    CURL *easy = client->easy;
+    long total = req->timeout_ms > 0 ? req->timeout_ms : 5000;
+    long connect = client->connect_timeout_ms < total ? client->connect_timeout_ms : total;
+    /* libcurl copies the blob's description; the bundle itself lives as long as the client. */
+    struct curl_blob ca = {.data = client->ca_bundle, .len = client->ca_bundle_len,
+                           .flags = CURL_BLOB_NOCOPY};
     CURLcode rc = CURLE_OK;
 #define SETOPT(opt, val)                                                                           \
     do {                                                                                           \
         if (rc == CURLE_OK)                                                                        \
             rc = curl_easy_setopt(easy, opt, val);                                                 \
     } while (0)
+    curl_easy_reset(easy);
     SETOPT(CURLOPT_URL, req->url);
     SETOPT(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
     SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
@@ -338,7 +245,7 @@ enum http_result http_perform(struct http_client *client, const struct http_requ
     SETOPT(CURLOPT_CAINFO_BLOB, &ca);
     SETOPT(CURLOPT_HTTPHEADER, headers);
     SETOPT(CURLOPT_WRITEFUNCTION, collect_body);
-    SETOPT(CURLOPT_WRITEDATA, &body);
+    SETOPT(CURLOPT_WRITEDATA, body);
     SETOPT(CURLOPT_ERRORBUFFER, errbuf);
     SETOPT(CURLOPT_USERAGENT, "erlang-cluster-agent/" ECB_VERSION);
     if (req->bearer_token) {
@@ -359,68 +266,85 @@ enum http_result http_perform(struct http_client *client, const struct http_requ
         SETOPT(CURLOPT_CUSTOMREQUEST, req->method);
     }
 #undef SETOPT
-    if (rc != CURLE_OK) {
-        snprintf(resp->error, sizeof resp->error, "%s: cannot set up request: %s", where,
-                 curl_easy_strerror(rc));
-        goto done;
-    }
+    return rc;
+}
 
-    CURLcode result;
-    outcome = run_transfer(client, &result);
-    if (outcome == HTTP_INTERRUPTED) {
-        snprintf(resp->error, sizeof resp->error, "%s: interrupted", where);
-        goto done;
-    }
-    if (outcome != HTTP_OK) {
-        snprintf(resp->error, sizeof resp->error, "%s: transfer could not run", where);
-        goto done;
-    }
-    if (body.too_big) {
+/* Whether a finished transfer gave a usable answer: complete, within the size cap, with a
+ * status, and not a redirect (it would carry the credentials elsewhere). */
+static enum http_result check_answer(struct http_client *client, CURLcode result,
+                                     const struct body_buffer *body, const char *errbuf,
+                                     const char *where, struct http_response *resp)
+{
+    if (body->too_big) {
         snprintf(resp->error, sizeof resp->error, "%s: answer larger than %zu bytes", where,
                  client->max_body);
-        outcome = HTTP_FAILED;
-        goto done;
+        return HTTP_FAILED;
     }
-    if (body.out_of_memory) {
+    if (body->out_of_memory) {
         snprintf(resp->error, sizeof resp->error, "%s: out of memory", where);
-        outcome = HTTP_FAILED;
-        goto done;
+        return HTTP_FAILED;
     }
     if (result != CURLE_OK) {
         describe_curl_error(result, errbuf, where, resp->error, sizeof resp->error);
-        outcome = HTTP_FAILED;
-        goto done;
+        return HTTP_FAILED;
     }
-    if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp->status) != CURLE_OK) {
+    if (curl_easy_getinfo(client->easy, CURLINFO_RESPONSE_CODE, &resp->status) != CURLE_OK) {
         snprintf(resp->error, sizeof resp->error, "%s: no HTTP status in the answer", where);
-        outcome = HTTP_FAILED;
-        goto done;
+        return HTTP_FAILED;
     }
     if (resp->status >= 300 && resp->status < 400) {
         char *location = NULL;
         char target[160] = "elsewhere";
-        if (curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location)
+        if (curl_easy_getinfo(client->easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK &&
+            location)
             url_for_log(location, target, sizeof target);
         snprintf(resp->error, sizeof resp->error,
                  "%s: answered HTTP %ld redirecting to %s; redirects are not followed (they "
                  "would carry credentials), use the final URL",
                  where, resp->status, target);
-        outcome = HTTP_FAILED;
-        goto done;
+        return HTTP_FAILED;
     }
-    if (!body.data) {
-        body.data = calloc(1, 1);
-        if (!body.data) {
-            snprintf(resp->error, sizeof resp->error, "%s: out of memory", where);
-            outcome = HTTP_FAILED;
-            goto done;
-        }
+    return HTTP_OK;
+}
+
+/* Hands the body over to resp: never NULL, even when the answer had none. */
+static enum http_result take_body(struct body_buffer *body, const char *where,
+                                  struct http_response *resp)
+{
+    if (!body->data && !(body->data = calloc(1, 1))) {
+        snprintf(resp->error, sizeof resp->error, "%s: out of memory", where);
+        return HTTP_FAILED;
     }
-    resp->body = body.data;
-    resp->body_len = body.len;
-    body.data = NULL;
-    outcome = HTTP_OK;
-done:
+    resp->body = body->data;
+    resp->body_len = body->len;
+    body->data = NULL;
+    return HTTP_OK;
+}
+
+enum http_result http_perform(struct http_client *client, const struct http_request *req,
+                              struct http_response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    char where[192];
+    request_label(req, where, sizeof where);
+    struct body_buffer body = {.max = client->max_body};
+    struct curl_slist *headers = NULL;
+    char errbuf[CURL_ERROR_SIZE] = "";
+    enum http_result outcome = HTTP_FAILED;
+    CURLcode rc, result;
+
+    if (!build_headers(req, &headers)) {
+        snprintf(resp->error, sizeof resp->error, "%s: out of memory", where);
+    } else if ((rc = set_options(client, req, headers, &body, errbuf)) != CURLE_OK) {
+        snprintf(resp->error, sizeof resp->error, "%s: cannot set up request: %s", where,
+                 curl_easy_strerror(rc));
+    } else if ((outcome = run_transfer(client, &result)) == HTTP_INTERRUPTED) {
+        snprintf(resp->error, sizeof resp->error, "%s: interrupted", where);
+    } else if (outcome != HTTP_OK) {
+        snprintf(resp->error, sizeof resp->error, "%s: transfer could not run", where);
+    } else if ((outcome = check_answer(client, result, &body, errbuf, where, resp)) == HTTP_OK) {
+        outcome = take_body(&body, where, resp);
+    }
     free(body.data);
     curl_slist_free_all(headers);
     return outcome;

@@ -28,10 +28,10 @@ void oauth_invalidate(struct oauth *oauth);
 int oauth_parse_token_response(const char *body, char **token, long *expires_in_s, char *err,
                                size_t errlen);
 
-/* When a token that lives expires_in_s seconds, obtained at obtained_ms, should be replaced. */
 /* Longest token lifetime honoured; a longer expires_in is taken as this. */
 #define OAUTH_MAX_LIFETIME_S 86400L
 
+/* When a token that lives expires_in_s seconds, obtained at obtained_ms, should be replaced. */
 int64_t oauth_refresh_at(int64_t obtained_ms, long expires_in_s);
 
 #endif

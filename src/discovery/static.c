@@ -24,22 +24,6 @@ static enum registry_status static_discover(void *state, int64_t now_ms, struct 
     return REGISTRY_OK;
 }
 
-static enum registry_status static_nothing(void *state, int64_t now_ms, char *err, size_t errlen)
-{
-    (void)state;
-    (void)now_ms;
-    (void)err;
-    (void)errlen;
-    return REGISTRY_OK;
-}
-
-static enum registry_status static_deregister(void *state, int64_t now_ms, long budget_ms,
-                                              char *err, size_t errlen)
-{
-    (void)budget_ms;
-    return static_nothing(state, now_ms, err, errlen);
-}
-
 static void static_destroy(void *state)
 {
     struct static_state *st = state;
@@ -49,11 +33,13 @@ static void static_destroy(void *state)
     free(st);
 }
 
-int static_backend_new(const char *peers, const char *basename, const char *self_node,
-                       struct registry_backend *out, char *err, size_t errlen)
+int registry_static_new(const struct config *cfg, const struct registry_runtime *rt,
+                        struct registry_backend *out, char *err, size_t errlen)
 {
+    const char *basename = cfg->node_basename;
+    const char *self_node = rt->node_name;
     struct static_state *st = calloc(1, sizeof *st);
-    char *copy = strdup(peers ? peers : "");
+    char *copy = strdup(cfg->peers ? cfg->peers : "");
     if (!st || !copy) {
         snprintf(err, errlen, "out of memory");
         free(st);
@@ -82,16 +68,7 @@ int static_backend_new(const char *peers, const char *basename, const char *self
         }
     }
     free(copy);
-    *out = (struct registry_backend){
-        .name = "static",
-        .has_lease = false,
-        .state = st,
-        .register_self = static_nothing,
-        .renew = static_nothing,
-        .discover = static_discover,
-        .deregister = static_deregister,
-        .destroy = static_destroy,
-    };
+    *out = registry_leaseless("static", st, static_discover, static_destroy);
     return 0;
 fail:
     free(copy);

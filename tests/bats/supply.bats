@@ -102,6 +102,49 @@ registry_binding() {
     assert_secret_not_leaked p-client
 }
 
+# $1: binding name, $2: the registry's uri, $3: its access_token_uri
+oauth_registry_at() {
+    printf '{"p.service-registry":[{"name":"%s","label":"p.service-registry","tags":["eureka"],"credentials":{"uri":"%s","client_id":"p-client","client_secret":"TopSecret-42","access_token_uri":"%s"}}]}' "$1" "$2" "$3"
+}
+
+@test "warns once, naming the binding, when registry credentials would go over plain http://" {
+    VCAP_SERVICES=$(oauth_registry_at registry http://eureka.apps.internal:8761 http://uaa.apps.internal/oauth/token)
+    export VCAP_SERVICES
+    stage
+    [ "$status" -eq 0 ]
+    [[ "$output" == *'**WARNING** registry binding "registry": the OAuth2 client secret and access tokens go over plain http:// (access_token_uri and uri)'* ]]
+    [ "$(grep -c 'plain http://' <<<"$output")" -eq 1 ]
+    [[ "$output" == *'Discovery: eureka'* ]] # a warning, not a refusal
+    assert_secret_not_leaked TopSecret-42
+}
+
+@test "the plain-http warning names only what goes over http://" {
+    VCAP_SERVICES=$(oauth_registry_at tokens-only https://eureka.example.com http://uaa.apps.internal/oauth/token)
+    export VCAP_SERVICES
+    stage
+    [ "$status" -eq 0 ]
+    [[ "$output" == *'**WARNING** registry binding "tokens-only": the OAuth2 client secret goes over plain http:// (access_token_uri)'* ]]
+
+    VCAP_SERVICES=$(oauth_registry_at uri-only http://eureka.apps.internal https://uaa.example.com/oauth/token)
+    stage
+    [ "$status" -eq 0 ]
+    [[ "$output" == *'**WARNING** registry binding "uri-only": access tokens go over plain http:// (uri)'* ]]
+}
+
+@test "no plain-http warning over https://, nor for a registry without OAuth2 over http://" {
+    VCAP_SERVICES=$(oauth_registry_at secure https://eureka.example.com https://uaa.example.com/oauth/token)
+    export VCAP_SERVICES
+    stage
+    [ "$status" -eq 0 ]
+    [[ "$output" != *'plain http://'* ]]
+
+    VCAP_SERVICES='{"user-provided":[{"name":"open","tags":["eureka"],"credentials":{"uri":"http://eureka.apps.internal:8761"}}]}'
+    stage
+    [ "$status" -eq 0 ]
+    [[ "$output" == *'Discovery: eureka'* ]]
+    [[ "$output" != *'plain http://'* ]]
+}
+
 @test "fails with a clear message when two registries are bound" {
     VCAP_SERVICES=$(printf '{"p.service-registry":[%s,%s]}' "$(registry_binding reg-one s1)" "$(registry_binding reg-two s2)")
     export VCAP_SERVICES

@@ -84,7 +84,9 @@ int main(int argc, char **argv)
     signal_fd = open_signal_fd();
     if (signal_fd < 0)
         goto out;
-    if (dns_backend_from_config(&cfg, budget_ms, signal_fd, &log, &reg, err, sizeof err) != 0) {
+    struct registry_runtime rt = {.node_name = NULL, .interrupt_fd = signal_fd,
+                                  .budget_ms = budget_ms, .log = &log};
+    if (registry_new(&cfg, &rt, &reg, err, sizeof err) != 0) {
         fprintf(stderr, "dns-probe: %s\n", err);
         goto out;
     }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "discovery/dns.h"
+#include "discovery/dns_answer.h"
 
 #define QNAME "chat.apps.internal"
 
@@ -274,11 +275,38 @@ static void a_malformed_answer_is_a_failure(void **state)
     free_all(&lookup, 1, &peers);
 }
 
+/* What the agent builds a dns back end from, in the few fields it reads. */
+struct dns_setup {
+    const char *query;
+    const char *basename;
+    const char *self_ip;
+    const char *servers;
+    long budget_ms;
+    int interrupt_fd;
+};
+
+static int make_dns(const struct dns_setup *setup, const struct log_sink *log,
+                    struct registry_backend *reg, char *err, size_t errlen)
+{
+    struct config cfg = {
+        .discovery = DISCOVERY_DNS,
+        .dns_query = (char *)setup->query,
+        .node_basename = (char *)setup->basename,
+        .instance_ip = (char *)setup->self_ip,
+        .dns_servers = (char *)setup->servers,
+    };
+    struct registry_runtime rt = {.node_name = "chat@10.0.0.1",
+                                  .interrupt_fd = setup->interrupt_fd,
+                                  .budget_ms = setup->budget_ms,
+                                  .log = log};
+    return registry_new(&cfg, &rt, reg, err, errlen);
+}
+
 static void invalid_options_are_refused_with_the_variable_named(void **state)
 {
     (void)state;
     static const struct {
-        struct dns_options opts;
+        struct dns_setup opts;
         const char *needle;
     } cases[] = {
         {{.query = "not a name", .basename = "chat", .budget_ms = 2000, .interrupt_fd = -1},
@@ -295,7 +323,7 @@ static void invalid_options_are_refused_with_the_variable_named(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct registry_backend reg = {0};
         char err[512] = "";
-        assert_int_equal(dns_backend_new(&cases[i].opts, &log, &reg, err, sizeof err), -1);
+        assert_int_equal(make_dns(&cases[i].opts, &log, &reg, err, sizeof err), -1);
         if (strstr(err, cases[i].needle) == NULL)
             fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].needle);
         assert_null(reg.state);
@@ -327,12 +355,12 @@ static void a_server_that_never_answers_fails_within_the_budget(void **state)
     (void)state;
     char servers[64];
     int blackhole = bind_blackhole(servers, sizeof servers);
-    struct dns_options opts = {.query = QNAME, .basename = "chat", .self_ip = "10.0.0.1",
+    struct dns_setup opts = {.query = QNAME, .basename = "chat", .self_ip = "10.0.0.1",
                                .servers = servers, .budget_ms = 400, .interrupt_fd = -1};
     struct log_sink log = {.stream = stderr, .level = LOG_LEVEL_ERROR, .program = "test"};
     struct registry_backend reg = {0};
     char err[512] = "";
-    assert_int_equal(dns_backend_new(&opts, &log, &reg, err, sizeof err), 0);
+    assert_int_equal(make_dns(&opts, &log, &reg, err, sizeof err), 0);
     assert_false(reg.has_lease);
     struct strlist peers = {0};
     int64_t start = now_ms();
@@ -358,12 +386,12 @@ static void a_readable_interrupt_fd_stops_a_lookup_at_once(void **state)
     int pipefd[2];
     assert_int_equal(pipe(pipefd), 0);
     assert_int_equal(write(pipefd[1], "x", 1), 1);
-    struct dns_options opts = {.query = QNAME, .basename = "chat", .servers = servers,
+    struct dns_setup opts = {.query = QNAME, .basename = "chat", .servers = servers,
                                .budget_ms = 5000, .interrupt_fd = pipefd[0]};
     struct log_sink log = {.stream = stderr, .level = LOG_LEVEL_ERROR, .program = "test"};
     struct registry_backend reg = {0};
     char err[512] = "";
-    assert_int_equal(dns_backend_new(&opts, &log, &reg, err, sizeof err), 0);
+    assert_int_equal(make_dns(&opts, &log, &reg, err, sizeof err), 0);
     struct strlist peers = {0};
     int64_t start = now_ms();
     assert_int_equal(reg.discover(reg.state, start, &peers, err, sizeof err),

@@ -1,0 +1,187 @@
+/* Calls into the app node: erlang:nodes() and a spawned net_kernel:connect_node/1, each
+ * bounded by a timeout and cut short by a stop signal. */
+#include "agent/erlang_node.h"
+#include "agent/erlang_node_private.h"
+#include "common/clock.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Waits up to left_ms for input on the connection. Returns 1 when there is some, 0 when there
+ * is none yet, ERLANG_NODE_STOPPED when the stop fd became readable first, -1 on error. */
+static int wait_for_input(const struct erlang_node *node, int64_t left_ms)
+{
+    struct pollfd fds[2] = {{.fd = node->fd, .events = POLLIN},
+                            {.fd = node->stop_fd, .events = POLLIN}};
+    nfds_t count = node->stop_fd >= 0 ? 2 : 1;
+    int r = poll(fds, count, (int)left_ms);
+    if (r < 0)
+        return errno == EINTR ? 0 : -1;
+    if (count == 2 && (fds[1].revents & POLLIN))
+        return ERLANG_NODE_STOPPED;
+    return r > 0 ? 1 : 0;
+}
+
+/* Sends an rpc and waits (bounded, and no longer than until the stop fd is readable) for its
+ * {rex, Reply}; reply then holds Reply at index 0. */
+static int rpc_call(struct erlang_node *node, const char *mod, const char *fun,
+                    const ei_x_buff *args, ei_x_buff *reply, unsigned timeout_ms, char *err,
+                    size_t errlen)
+{
+    if (node->fd < 0) {
+        snprintf(err, errlen, "not connected to app node %s", node->target);
+        return -1;
+    }
+    if (ei_rpc_to(&node->cnode, node->fd, (char *)mod, (char *)fun, args->buff, args->index) < 0) {
+        snprintf(err, errlen, "rpc %s:%s to %s failed to send: %s", mod, fun, node->target,
+                 erlang_node_error_text(erl_errno));
+        erlang_node_disconnect(node);
+        return -1;
+    }
+    int64_t deadline = monotonic_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - monotonic_ms();
+        if (left <= 0) {
+            snprintf(err, errlen, "rpc %s:%s to %s: no answer within %u ms", mod, fun,
+                     node->target, timeout_ms);
+            erlang_node_disconnect(node);
+            return -1;
+        }
+        int ready = wait_for_input(node, left);
+        if (ready == 0)
+            continue; /* the deadline check above reports it */
+        if (ready == ERLANG_NODE_STOPPED) {
+            snprintf(err, errlen, "rpc %s:%s to %s abandoned: stopping", mod, fun, node->target);
+            erlang_node_disconnect(node);
+            return ERLANG_NODE_STOPPED;
+        }
+        if (ready < 0) {
+            snprintf(err, errlen, "rpc %s:%s to %s: cannot wait for the answer: %s", mod, fun,
+                     node->target, strerror(errno));
+            erlang_node_disconnect(node);
+            return -1;
+        }
+        erlang_msg msg;
+        reply->index = 0;
+        int r = ei_rpc_from(&node->cnode, node->fd, (int)left, &msg, reply);
+        if (r == ERL_TICK)
+            continue;
+        if (r == ERL_TIMEOUT)
+            continue; /* the deadline check above reports it */
+        if (r < 0 && erl_errno == EIO && !erlang_node_connection_closed(node->fd))
+            continue; /* a message ei does not handle: skipped */
+        if (r < 0) {
+            snprintf(err, errlen, "rpc %s:%s to %s: connection lost: %s", mod, fun, node->target,
+                     erlang_node_error_text(erl_errno));
+            erlang_node_disconnect(node);
+            return -1;
+        }
+        if (msg.msgtype != ERL_SEND && msg.msgtype != ERL_REG_SEND)
+            continue;
+        int index = 0, version, arity;
+        char tag[MAXATOMLEN];
+        if (ei_decode_version(reply->buff, &index, &version) < 0 ||
+            ei_decode_tuple_header(reply->buff, &index, &arity) < 0 || arity != 2 ||
+            ei_decode_atom(reply->buff, &index, tag) < 0 || strcmp(tag, "rex") != 0)
+            continue; /* not our reply */
+        reply->index -= index;
+        memmove(reply->buff, reply->buff + index, (size_t)reply->index);
+        return 0;
+    }
+}
+
+/* The argument and reply buffers of one rpc; both or neither are allocated. */
+static int rpc_buffers_new(ei_x_buff *args, ei_x_buff *reply, char *err, size_t errlen)
+{
+    if (ei_x_new(args) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (ei_x_new(reply) < 0) {
+        ei_x_free(args);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int erlang_node_list(struct erlang_node *node, struct strlist *out, unsigned timeout_ms,
+                     char *err, size_t errlen)
+{
+    ei_x_buff args, reply;
+    if (rpc_buffers_new(&args, &reply, err, errlen) != 0)
+        return -1;
+    int rc = -1;
+    if (ei_x_encode_empty_list(&args) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    int called = rpc_call(node, "erlang", "nodes", &args, &reply, timeout_ms, err, errlen);
+    if (called != 0) {
+        rc = called;
+        goto done;
+    }
+    int index = 0, count;
+    if (ei_decode_list_header(reply.buff, &index, &count) < 0) {
+        snprintf(err, errlen, "erlang:nodes() on %s answered something other than a list",
+                 node->target);
+        goto done;
+    }
+    for (int i = 0; i < count; i++) {
+        char name[MAXATOMLEN_UTF8];
+        if (ei_decode_atom(reply.buff, &index, name) < 0) {
+            snprintf(err, errlen, "erlang:nodes() on %s answered a non-atom", node->target);
+            goto done;
+        }
+        if (strlist_add(out, name) != 0) {
+            snprintf(err, errlen, "out of memory");
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    ei_x_free(&args);
+    ei_x_free(&reply);
+    if (rc != 0)
+        erlang_node_disconnect(node); /* the header's promise: no half-used connection */
+    return rc;
+}
+
+int erlang_node_connect_peer(struct erlang_node *node, const char *peer, unsigned timeout_ms,
+                             char *err, size_t errlen)
+{
+    ei_x_buff args, reply;
+    if (rpc_buffers_new(&args, &reply, err, errlen) != 0)
+        return -1;
+    int rc = -1;
+    /* erlang:spawn(net_kernel, connect_node, [Peer]) */
+    if (ei_x_encode_list_header(&args, 3) < 0 || ei_x_encode_atom(&args, "net_kernel") < 0 ||
+        ei_x_encode_atom(&args, "connect_node") < 0 || ei_x_encode_list_header(&args, 1) < 0 ||
+        ei_x_encode_atom(&args, peer) < 0 || ei_x_encode_empty_list(&args) < 0 ||
+        ei_x_encode_empty_list(&args) < 0) {
+        snprintf(err, errlen, "cannot encode the connect request for %s", peer);
+        goto done;
+    }
+    int called = rpc_call(node, "erlang", "spawn", &args, &reply, timeout_ms, err, errlen);
+    if (called != 0) {
+        rc = called;
+        goto done;
+    }
+    int index = 0, type, size;
+    if (ei_get_type(reply.buff, &index, &type, &size) < 0 ||
+        (type != ERL_PID_EXT && type != ERL_NEW_PID_EXT)) {
+        snprintf(err, errlen, "app node %s refused to start a connection to %s", node->target,
+                 peer);
+        goto done;
+    }
+    rc = 0;
+done:
+    ei_x_free(&args);
+    ei_x_free(&reply);
+    if (rc != 0)
+        erlang_node_disconnect(node); /* the header's promise: no half-used connection */
+    return rc;
+}

@@ -1,0 +1,71 @@
+/* Inside the run loop (loop*.c only): the loop's state and timings, shared by its three
+ * parts: the outline and the app node (loop.c), the registry's timers (loop_registry.c) and
+ * the peers (loop_peers.c). */
+#ifndef ECB_AGENT_LOOP_STATE_H
+#define ECB_AGENT_LOOP_STATE_H
+
+#include "agent/loop.h"
+#include "agent/status.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#define FAST_POLL_MS 1000           /* while starting or while a fresh peer is missing */
+#define NODE_CONNECT_TIMEOUT_MS 1000
+#define REPEAT_LOG_MS 60000         /* a repeated error is logged at most this often */
+/* A peer that refused our cookie keeps refusing until it restarts (the cookie is fixed for a
+ * node's life), and every refusal is a few lines in its log: try it rarely. */
+#define COOKIE_REFUSED_RETRY_MS 600000
+
+struct loop_state {
+    const struct loop_settings *cfg;
+    struct registry_backend *reg;
+    struct erlang_node *node;
+    const struct log_sink *log;
+    struct peer_set peers;
+
+    bool node_up;
+    int64_t node_up_at;
+    bool registered;
+    bool registration_sent; /* a POST went out: the server may hold it even if we saw no answer */
+    bool registry_down;
+    bool registry_down_for_discovery;   /* only discovery answers fail: lease calls work */
+    unsigned registry_failures;
+    int64_t registry_retry_at;
+    int64_t registry_logged_at;
+    int64_t renew_at;
+    int64_t discover_at;
+    int64_t check_at;
+    int64_t peer_error_logged_at;
+    int64_t node_wait_logged_at;
+    const char *state_name;
+    int64_t node_deadline;  /* the app node must be up by then */
+    int exit_code;          /* when the loop stops */
+
+    struct status_error last_error;
+    time_t registered_at;
+    time_t last_discovery_at;
+    char *last_status;
+    bool status_error_logged;
+};
+
+/* The last error `status` shows; a condition that goes away clears its own kind. */
+#define note_error(st, kind, ...) status_error_set(&(st)->last_error, (kind), time(NULL), __VA_ARGS__)
+#define NODE_ERR STATUS_ERROR_NODE
+#define REGISTRY_ERR STATUS_ERROR_REGISTRY
+#define PEER_ERR STATUS_ERROR_PEER
+
+/* How long until the next discovery or look at nodes(): see loop_poll_interval_ms. */
+int64_t loop_current_interval(const struct loop_state *st, int64_t now);
+
+/* Register, renew and discover as their timers say (loop_registry.c). Returns false when a
+ * signal arrived. */
+bool loop_registry_step(struct loop_state *st, int64_t now);
+
+/* Looks at nodes() and starts connections to due peers (loop_peers.c). Returns -1 when the
+ * app node is gone, 1 when a stop signal cut an rpc short (the signal is still unread),
+ * else 0. */
+int loop_check_peers(struct loop_state *st, int64_t now);
+
+#endif

@@ -1,0 +1,163 @@
+/* The staging report: warnings about the input, then what was staged, why, and what the app
+ * still needs (the network policy). */
+#include "supply/staging_plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleartext_credentials.h"
+#include "common/log.h"
+
+static void warn_unknown_variables(const struct stager *st)
+{
+    static const char prefix[] = "ERLANG_CLUSTER_";
+    for (char *const *e = st->env; e != NULL && *e != NULL; e++) {
+        if (strncmp(*e, prefix, sizeof prefix - 1) != 0)
+            continue;
+        size_t name_len = strcspn(*e, "=");
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)(name_len < 127 ? name_len : 127), *e);
+        if (config_field_from_variable(name) == FIELD_COUNT)
+            log_warning(st->out, "%s is not a setting of this buildpack and is ignored", name);
+    }
+}
+
+/* The agent says the same at run time, where the credentials are actually sent. At staging
+ * CredHub-backed credentials are not resolved yet (uri NULL): nothing to judge. */
+static void warn_cleartext_credentials(const struct stager *st, const struct config *cfg)
+{
+    char msg[512];
+    if (cfg->has_registry &&
+        cleartext_credentials_warning(cfg->registry.binding_name, cfg->registry.uri,
+                                      cfg->registry.client_id, cfg->registry.access_token_uri,
+                                      msg, sizeof msg))
+        log_warning(st->out, "%s", msg);
+}
+
+void report_warnings(const struct stager *st, const struct config *cfg)
+{
+    warn_unknown_variables(st);
+    warn_cleartext_credentials(st, cfg);
+}
+
+static const char *app_or_placeholder(const struct config *cfg)
+{
+    return cfg->app_name != NULL && *cfg->app_name != '\0' ? cfg->app_name : "APP";
+}
+
+/* The app name as one shell word, so the printed command can be pasted as it is. */
+static const char *shell_word(const char *word, char *buf, size_t len)
+{
+    if (strspn(word, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
+        strlen(word))
+        return word;
+    size_t n = 0;
+    buf[n++] = '\'';
+    for (const char *c = word; *c != '\0' && n + 5 < len; c++) {
+        if (*c == '\'') {
+            memcpy(buf + n, "'\\''", 4);
+            n += 4;
+        } else {
+            buf[n++] = *c;
+        }
+    }
+    buf[n++] = '\'';
+    buf[n] = '\0';
+    return buf;
+}
+
+static void report_discovery(FILE *out, const struct config *cfg)
+{
+    char *registry_app = NULL;
+    char quoted[512];
+    const char *app = shell_word(app_or_placeholder(cfg), quoted, sizeof quoted);
+    log_detail(out, "Discovery: %s, because %s", discovery_mode_name(cfg->discovery),
+               cfg->discovery_reason);
+    switch (cfg->discovery) {
+    case DISCOVERY_EUREKA:
+        registry_app = registry_app_name(cfg->cluster_name);
+        log_detail(out, "  registry app name %s; renew every %d s; discover every %d s once "
+                        "meshed (about every second until then)",
+                   registry_app ? registry_app : cfg->cluster_name, cfg->heartbeat_interval,
+                   cfg->poll_interval);
+        free(registry_app);
+        log_detail(out, "  other modes: ERLANG_CLUSTER_DISCOVERY=dns (internal route), static "
+                        "(ERLANG_CLUSTER_PEERS) or none");
+        break;
+    case DISCOVERY_DNS:
+        log_detail(out, "  resolving %s every %d s once meshed (about every second until then)",
+                   cfg->dns_query, cfg->poll_interval);
+        log_detail(out, "  other modes: bind a Eureka registry and set "
+                        "ERLANG_CLUSTER_DISCOVERY=eureka, or static with ERLANG_CLUSTER_PEERS");
+        break;
+    case DISCOVERY_STATIC:
+        log_detail(out, "  peers: %s", cfg->peers);
+        log_detail(out, "  other modes: bind a Eureka registry, or map an internal route and "
+                        "set ERLANG_CLUSTER_DISCOVERY=dns");
+        break;
+    default:
+        log_detail(out, "  the node is named and distributed but finds no peers; to cluster, "
+                        "bind a Eureka registry (cf bind-service %s REGISTRY), map an internal "
+                        "route (cf map-route %s apps.internal --hostname HOST) or set "
+                        "ERLANG_CLUSTER_PEERS",
+                   app, app);
+    }
+}
+
+static void report_cookie(FILE *out, const struct config *cfg, const struct cookie_plan *c)
+{
+    switch (c->source) {
+    case SOURCE_APP:
+        log_detail(out, "Cookie: the app's own .erlang.cookie (kept, mode 0400)");
+        break;
+    case SOURCE_ENV:
+        log_detail(out, "Cookie: from ERLANG_CLUSTER_COOKIE (in .erlang.cookie, mode 0400%s)",
+                   c->replaces_app_file ? "; it replaces the app's own file" : "");
+        break;
+    default:
+        if (c->cached == CACHED_KEPT)
+            log_detail(out, "Cookie: kept from the previous staging (in .erlang.cookie, mode "
+                            "0400): the app's earlier droplets cluster with this one");
+        else if (c->cached == CACHED_UNUSABLE)
+            log_detail(out, "Cookie: generated: the build cache held an unusable cookie (%s), "
+                            "so instances of earlier droplets will not connect to this one's (in "
+                            ".erlang.cookie, mode 0400; kept in the build cache)",
+                       c->cache_problem);
+        else
+            log_detail(out, "Cookie: generated: first staging, or the build cache was cleared "
+                            "(in .erlang.cookie, mode 0400; kept in the build cache for the "
+                            "next staging; ERLANG_CLUSTER_COOKIE pins one)");
+    }
+    if (cfg->source[FIELD_COOKIE] == SOURCE_SERVICE)
+        log_detail(out, "  at run time the cookie of service \"%s\" is used instead (it is not "
+                        "stored in the droplet)",
+                   cfg->cookie_service);
+}
+
+void report_staged(const struct stager *st, const struct config *cfg,
+                   const struct staging_plan *plan)
+{
+    FILE *out = st->out;
+    char quoted[512];
+    const char *app = shell_word(app_or_placeholder(cfg), quoted, sizeof quoted);
+    report_discovery(out, cfg);
+    log_detail(out, "Node name: %s@$CF_INSTANCE_INTERNAL_IP (cluster %s; process types: %s)",
+               cfg->node_basename, cfg->cluster_name, cfg->process_types);
+    if (cfg->epmd)
+        log_detail(out, "Distribution: epmd on port %d, node on port %d; net_ticktime %d s",
+                   EPMD_PORT, cfg->dist_port, cfg->net_ticktime);
+    else
+        log_detail(out, "Distribution: epmd-less on port %d; net_ticktime %d s", cfg->dist_port,
+                   cfg->net_ticktime);
+    report_cookie(out, cfg, &plan->cookie);
+    log_detail(out, "Installed: deps/%s/bin/%s, vm.args, config.yml, profile.d/%s and "
+                    ".profile.d/%s",
+               st->idx, AGENT_NAME, WRAPPER_NAME, WRAPPER_NAME);
+    log_step(out, "Allow the instances to connect to each other (once per app):");
+    if (cfg->epmd)
+        log_detail(out, "cf add-network-policy %s %s --protocol tcp --port %d", app, app,
+                   EPMD_PORT);
+    log_detail(out, "cf add-network-policy %s %s --protocol tcp --port %d", app, app,
+               cfg->dist_port);
+}
