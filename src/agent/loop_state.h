@@ -41,6 +41,8 @@ struct loop_state {
     int64_t node_wait_logged_at;
     const char *state_name;
     int64_t node_deadline;  /* the app node must be up by then */
+    int64_t heal_at;        /* next probe of the missing peers (loop_heal.c) */
+    bool heal_silent;       /* the last probe round reached none of them */
     int exit_code;          /* when the loop stops */
 
     struct status_error last_error;
@@ -63,9 +65,22 @@ int64_t loop_current_interval(const struct loop_state *st, int64_t now);
  * signal arrived. */
 bool loop_registry_step(struct loop_state *st, int64_t now);
 
+/* Discovery alone, when due (loop_registry.c): while the app node starts, so its peers are
+ * known when it is up; registration waits for the node. Returns false when a signal
+ * arrived. */
+bool loop_registry_discover(struct loop_state *st);
+
 /* Looks at nodes() and starts connections to due peers (loop_peers.c). Returns -1 when the
  * app node is gone, 1 when a stop signal cut an rpc short (the signal is still unread),
  * else 0. */
 int loop_check_peers(struct loop_state *st, int64_t now);
+
+/* Probes the ports of wanted peers that are missing after a connection attempt, and has the
+ * app node dial again at once those that answer, aborting a set-up left pending while they
+ * were cut off (loop_heal.c). Returns 1 when a stop signal is waiting, else 0. */
+int loop_heal_step(struct loop_state *st, int64_t now);
+
+/* When loop_heal_step next has work, or INT64_MAX when no peer is worth probing. */
+int64_t loop_heal_next(const struct loop_state *st);
 
 #endif

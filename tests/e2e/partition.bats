@@ -51,10 +51,21 @@ only_sees() {
     # Ticks, not resets: a silent peer is declared down T/2 to 5T/4 after the cut.
     awk -v d="$dropped" -v t="$NET_TICKTIME" 'BEGIN { exit !(d >= t / 2) }'
 
+    # Instance 0's agent has dialled the cut node during the cut: that connection set-up is
+    # still pending, its SYNs on TCP's retransmission timer.
+    local cut_node
+    cut_node=$(cat "$(e2e_instance_root 3)/tmp/erlang-cluster/node_name")
+    dialled() { (( $(e2e_peer_dials 0 "$cut_node") >= 1 )); }
+    foundation_wait 10 "instance 0's agent to dial $cut_node" dialled
+
     start=$(foundation_now)
     foundation_heal 3
     e2e_wait_full_mesh 90 0 1 2 3 >/dev/null
     e2e_report "full mesh of 4 again $(foundation_elapsed "$start") s after the cut healed"
+    # The agent saw the cut node answer again and restarted the stale set-up rather than
+    # wait for its next SYN.
+    foundation_wait 10 "instance 0's agent to restart its pending set-up to $cut_node" \
+        grep -qF "$cut_node answers again; restarting the pending connection set-up" "$(e2e_agent_log 0)"
 
     # Nothing was restarted: the same four BEAMs.
     pids_after=$(for n in 0 1 2 3; do e2e_beam_pid "$n"; done)
