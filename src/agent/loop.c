@@ -196,13 +196,7 @@ static bool tend_cluster(struct loop_state *st, bool *signalled)
     *signalled = checked > 0;
     if (!*signalled)
         *signalled = loop_heal_step(st, monotonic_ms()) > 0;
-    /* Cut off: the registry unreachable, no peer connected and none answering a probe. A
-     * registry call would only wait out its timeout, and the probes that notice the network
-     * coming back would wait with it; so the registry waits for a probe to get through (or
-     * for the missing peers to leave probing, after about 3 minutes of backoff). */
-    bool cut_off = st->registry_down && st->heal_silent &&
-                   peer_set_count_connected_wanted(&st->peers) == 0;
-    if (!*signalled && !cut_off)
+    if (!*signalled && !loop_heal_cut_off(st, monotonic_ms()))
         *signalled = !loop_registry_step(st, monotonic_ms());
     return true;
 }

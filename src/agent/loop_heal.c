@@ -20,6 +20,7 @@
 #define HEAL_PROBE_WINDOW_MS 50      /* a peer on the container network answers in ~1 ms */
 #define HEAL_PROBE_MAX_FAILURES 8    /* ~3 min of backoff: then only the usual retries */
 #define HEAL_REDIAL_PAUSE_MS 1000    /* after a redial: let it show in nodes() first */
+#define CUT_OFF_REGISTRY_PAUSE_MS 30000
 #define EPMD_PORT 4369
 #define RPC_TIMEOUT_MS 2000
 
@@ -201,4 +202,15 @@ int loop_heal_step(struct loop_state *st, int64_t now)
     }
     free(answered);
     return signalled;
+}
+
+bool loop_heal_cut_off(struct loop_state *st, int64_t now)
+{
+    if (!st->heal_silent || !peer_set_all_lost(&st->peers)) {
+        st->cut_off_since = 0;
+        return false;
+    }
+    if (st->cut_off_since == 0)
+        st->cut_off_since = now;
+    return now - st->cut_off_since < CUT_OFF_REGISTRY_PAUSE_MS;
 }
