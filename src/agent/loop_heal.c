@@ -3,7 +3,10 @@
  * apart); every later connect_node joins that set-up. So after the network heals, the
  * reconnection waits for the next retransmission, up to seconds. Instead the agent probes
  * the missing peers' ports itself (a non-blocking TCP connect, every HEAL_PROBE_INTERVAL_MS),
- * and when one answers it aborts the pending set-up and has the node dial again at once. */
+ * and when one that did not answer the last probe answers now (the network came back), it
+ * aborts the pending set-up and has the node dial again at once. A peer whose port answered
+ * all along is left to the usual retries: its set-up is slow, not stuck, and aborting it
+ * would only add lost connections (which global then answers with more disconnects). */
 #include "agent/loop_state.h"
 #include "common/clock.h"
 
@@ -174,6 +177,15 @@ int loop_heal_step(struct loop_state *st, int64_t now)
     for (size_t i = 0; i < n; i++)
         answers += answered[i];
     st->heal_silent = probed > 0 && answers == 0;
+    /* Only a peer coming back is news: keep answered[i] for those, note the silent ones. */
+    for (size_t i = 0; i < n; i++) {
+        struct peer *p = &st->peers.items[i];
+        if (!worth_probing(p))
+            continue;
+        bool came_back = answered[i] && p->unreachable;
+        p->unreachable = !answered[i];
+        answered[i] = came_back;
+    }
     char err[512];
     for (size_t i = 0; i < n && !signalled; i++) {
         if (!answered[i])

@@ -18,6 +18,7 @@ struct peer {
     int64_t next_attempt_ms; /* when to try connecting again */
     bool cookie_refused;     /* it refused our handshake: a different cookie */
     bool was_connected;      /* connected at some look: missing now means lost */
+    bool unreachable;        /* its port did not answer the last heal probe (loop_heal.c) */
 };
 
 struct peer_set {
