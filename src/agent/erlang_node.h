@@ -50,6 +50,14 @@ int erlang_node_list(struct erlang_node *node, struct strlist *out, unsigned tim
 int erlang_node_connect_peer(struct erlang_node *node, const char *peer, unsigned timeout_ms,
                              char *err, size_t errlen);
 
+/* When the app node is still setting up a connection to peer (net_kernel:node_info/1 says
+ * pending: its SYNs wait on TCP's retransmission timer, and connect_node would only join it),
+ * kills the set-up's process so that the next connect_node starts afresh. Returns 1 when it
+ * aborted one, 0 when none was pending; fails and closes the connection as
+ * erlang_node_list does. */
+int erlang_node_abort_setup(struct erlang_node *node, const char *peer, unsigned timeout_ms,
+                            char *err, size_t errlen);
+
 /* The connection's fd is readable outside a call: answer ticks. Returns -1 when the
  * connection is gone (the node stopped or dropped us). */
 int erlang_node_handle_input(struct erlang_node *node, char *err, size_t errlen);

@@ -1,5 +1,5 @@
-/* Calls into the app node: erlang:nodes() and a spawned net_kernel:connect_node/1, each
- * bounded by a timeout and cut short by a stop signal. */
+/* Calls into the app node: erlang:nodes(), a spawned net_kernel:connect_node/1 and the abort
+ * of a pending connection set-up, each bounded by a timeout and cut short by a stop signal. */
 #include "agent/erlang_node.h"
 #include "agent/erlang_node_private.h"
 #include "common/clock.h"
@@ -182,6 +182,90 @@ done:
     ei_x_free(&args);
     ei_x_free(&reply);
     if (rc != 0)
+        erlang_node_disconnect(node); /* the header's promise: no half-used connection */
+    return rc;
+}
+
+/* From net_kernel:node_info(Peer)'s answer: the owner of the connection when it is still being
+ * set up. Returns 1 with *owner set, 0 when there is no set-up pending ({error, bad_node}, or
+ * a connection already up), -1 when the answer does not decode. */
+static int pending_setup_owner(const ei_x_buff *reply, erlang_pid *owner)
+{
+    int index = 0, arity, count;
+    char atom[MAXATOMLEN];
+    if (ei_decode_tuple_header(reply->buff, &index, &arity) < 0 || arity != 2 ||
+        ei_decode_atom(reply->buff, &index, atom) < 0)
+        return -1;
+    if (strcmp(atom, "ok") != 0)
+        return 0;
+    if (ei_decode_list_header(reply->buff, &index, &count) < 0)
+        return -1;
+    bool pending = false, have_owner = false;
+    for (int i = 0; i < count; i++) {
+        char key[MAXATOMLEN];
+        if (ei_decode_tuple_header(reply->buff, &index, &arity) < 0 || arity != 2 ||
+            ei_decode_atom(reply->buff, &index, key) < 0)
+            return -1;
+        if (strcmp(key, "owner") == 0) {
+            if (ei_decode_pid(reply->buff, &index, owner) < 0)
+                return -1;
+            have_owner = true;
+        } else if (strcmp(key, "state") == 0) {
+            if (ei_decode_atom(reply->buff, &index, atom) < 0)
+                return -1;
+            pending = strcmp(atom, "pending") == 0;
+        } else if (ei_skip_term(reply->buff, &index) < 0) {
+            return -1;
+        }
+    }
+    return pending && have_owner ? 1 : 0;
+}
+
+int erlang_node_abort_setup(struct erlang_node *node, const char *peer, unsigned timeout_ms,
+                            char *err, size_t errlen)
+{
+    ei_x_buff args, reply;
+    if (rpc_buffers_new(&args, &reply, err, errlen) != 0)
+        return -1;
+    int rc = -1;
+    /* net_kernel:node_info(Peer) */
+    if (ei_x_encode_list_header(&args, 1) < 0 || ei_x_encode_atom(&args, peer) < 0 ||
+        ei_x_encode_empty_list(&args) < 0) {
+        snprintf(err, errlen, "cannot encode the connection query for %s", peer);
+        goto done;
+    }
+    int called = rpc_call(node, "net_kernel", "node_info", &args, &reply, timeout_ms, err,
+                          errlen);
+    if (called != 0) {
+        rc = called;
+        goto done;
+    }
+    erlang_pid owner;
+    int pending = pending_setup_owner(&reply, &owner);
+    if (pending < 0) {
+        snprintf(err, errlen, "net_kernel:node_info(%s) on %s answered something unexpected",
+                 peer, node->target);
+        goto done;
+    }
+    if (pending == 0) {
+        rc = 0;
+        goto done;
+    }
+    /* erlang:exit(Owner, kill): net_kernel sees its set-up process die and forgets the
+     * attempt, so the next connect_node starts afresh. */
+    args.index = 0;
+    if (ei_x_encode_list_header(&args, 2) < 0 ||
+        ei_x_encode_pid(&args, &owner) < 0 || ei_x_encode_atom(&args, "kill") < 0 ||
+        ei_x_encode_empty_list(&args) < 0) {
+        snprintf(err, errlen, "cannot encode the abort of the set-up to %s", peer);
+        goto done;
+    }
+    called = rpc_call(node, "erlang", "exit", &args, &reply, timeout_ms, err, errlen);
+    rc = called != 0 ? called : 1;
+done:
+    ei_x_free(&args);
+    ei_x_free(&reply);
+    if (rc < 0)
         erlang_node_disconnect(node); /* the header's promise: no half-used connection */
     return rc;
 }

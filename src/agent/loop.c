@@ -1,6 +1,7 @@
 /* The run loop's outline: wait (bounded) for the app node, then tend the cluster (the
- * registry in loop_registry.c, the peers in loop_peers.c) until a stop signal or the app
- * node's death, sleeping in poll(2) until the next timer, signal or message from the node. */
+ * registry in loop_registry.c, the peers in loop_peers.c, healing in loop_heal.c) until a
+ * stop signal or the app node's death, sleeping in poll(2) until the next timer, signal or
+ * message from the node. */
 #include "agent/loop_state.h"
 #include "common/clock.h"
 #include "common/fsutil.h"
@@ -21,6 +22,9 @@
 #define PEER_BACKOFF_CAP_MS 60000
 #define STOP_BUDGET_MS 900          /* signal to DELETE done: under a second */
 #define MAX_WAIT_MS 30000
+/* While waiting for the app node: a refused connection costs a socket and a connect(2), and
+ * this bounds how long after its distribution accepts the first peer is dialled. */
+#define NODE_WAIT_POLL_MS 10
 
 static int64_t min64(int64_t a, int64_t b)
 {
@@ -37,6 +41,8 @@ int64_t loop_poll_interval_ms(bool starting, bool mesh_complete, bool fresh_unco
 
 int64_t loop_current_interval(const struct loop_state *st, int64_t now)
 {
+    if (!st->node_up)
+        return FAST_POLL_MS; /* discovering ahead of the node: the list is fresh when it is up */
     bool starting = now - st->node_up_at < STARTING_MS;
     return loop_poll_interval_ms(starting, peer_set_complete(&st->peers),
                                  peer_set_has_fresh_unconnected(&st->peers, FRESH_PEER_FAILURES),
@@ -167,31 +173,37 @@ static bool try_app_node(struct loop_state *st)
         LOG_INFO(st->log, "still waiting for app node %s: %s", st->cfg->node_name, err);
         st->node_wait_logged_at = now;
     }
-    st->check_at = now + FAST_POLL_MS;
+    st->check_at = now + NODE_WAIT_POLL_MS;
     return true;
 }
 
-/* With the app node up: the registry's timers, then a look at the peers when due. Returns
- * false when the app node is gone (the loop has stopped); *signalled when a stop signal cut
- * the work short. */
+/* With the app node up: a look at the peers when due, the probes of missing peers, then the
+ * registry's timers. Peers come first so that those discovered while the node was starting
+ * are dialled the moment it is up, not after a registration round trip; a discovery sets
+ * check_at to now, so what it finds is dialled on the next turn of the loop. Returns false
+ * when the app node is gone (the loop has stopped); *signalled when a stop signal cut the
+ * work short. */
 static bool tend_cluster(struct loop_state *st, bool *signalled)
 {
-    *signalled = !loop_registry_step(st, monotonic_ms());
     int64_t now = monotonic_ms();
     /* A peer whose backoff has run out is due too (next_timer counts its attempt). */
     bool peer_due = peer_set_next_attempt(&st->peers) <= now;
-    int checked = !*signalled && (now >= st->check_at || peer_due) ? loop_check_peers(st, now)
-                                                                    : 0;
+    int checked = now >= st->check_at || peer_due ? loop_check_peers(st, now) : 0;
     if (checked < 0) {
         stop(st, monotonic_ms(), "app node gone");
         return false;
     }
-    *signalled |= checked > 0;
+    *signalled = checked > 0;
+    if (!*signalled)
+        *signalled = loop_heal_step(st, monotonic_ms()) > 0;
+    if (!*signalled && !loop_heal_cut_off(st, monotonic_ms()))
+        *signalled = !loop_registry_step(st, monotonic_ms());
     return true;
 }
 
 /* When the next timer is due: the next look, and with the node up the registry's next call
- * (never before its backoff ends) and the next peer attempt. */
+ * (never before its backoff ends), the next peer attempt and the next probe of missing
+ * peers. */
 static int64_t next_timer(const struct loop_state *st)
 {
     int64_t next = st->check_at;
@@ -203,6 +215,7 @@ static int64_t next_timer(const struct loop_state *st)
             registry_next = st->registry_retry_at;
         next = min64(next, registry_next);
         next = min64(next, peer_set_next_attempt(&st->peers));
+        next = min64(next, loop_heal_next(st));
     }
     return next;
 }
@@ -283,7 +296,10 @@ int agent_loop_run(const struct loop_settings *cfg, struct registry_backend *reg
 
     for (;;) {
         bool signalled = false;
-        if (!st.node_up && monotonic_ms() >= st.check_at && !try_app_node(&st))
+        /* Discovery does not wait for the node, so the first dials can go out at once. */
+        if (!st.node_up)
+            signalled = !loop_registry_discover(&st);
+        if (!st.node_up && !signalled && monotonic_ms() >= st.check_at && !try_app_node(&st))
             break;
         if (st.node_up && !tend_cluster(&st, &signalled))
             break;

@@ -176,6 +176,11 @@ static bool discover(struct loop_state *st)
     return true;
 }
 
+bool loop_registry_discover(struct loop_state *st)
+{
+    return discover(st);
+}
+
 bool loop_registry_step(struct loop_state *st, int64_t now)
 {
     if (now < st->registry_retry_at)

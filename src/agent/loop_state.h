@@ -41,6 +41,9 @@ struct loop_state {
     int64_t node_wait_logged_at;
     const char *state_name;
     int64_t node_deadline;  /* the app node must be up by then */
+    int64_t heal_at;        /* next probe of the missing peers (loop_heal.c) */
+    bool heal_silent;       /* the last probe round reached none of them */
+    int64_t cut_off_since;  /* every peer lost and silent since then; 0: not cut off */
     int exit_code;          /* when the loop stops */
 
     struct status_error last_error;
@@ -63,9 +66,28 @@ int64_t loop_current_interval(const struct loop_state *st, int64_t now);
  * signal arrived. */
 bool loop_registry_step(struct loop_state *st, int64_t now);
 
+/* Discovery alone, when due (loop_registry.c): while the app node starts, so its peers are
+ * known when it is up; registration waits for the node. Returns false when a signal
+ * arrived. */
+bool loop_registry_discover(struct loop_state *st);
+
 /* Looks at nodes() and starts connections to due peers (loop_peers.c). Returns -1 when the
  * app node is gone, 1 when a stop signal cut an rpc short (the signal is still unread),
  * else 0. */
 int loop_check_peers(struct loop_state *st, int64_t now);
+
+/* Probes the ports of wanted peers that are missing after a connection attempt, and has the
+ * app node dial again at once those that answer, aborting a set-up left pending while they
+ * were cut off (loop_heal.c). Returns 1 when a stop signal is waiting, else 0. */
+int loop_heal_step(struct loop_state *st, int64_t now);
+
+/* Cut off: every peer lost and none answering a probe, for less than 30 s. Registry calls
+ * then wait: each would block the loop for its timeout (2 s for DNS, whose server is
+ * probably cut off too), and the probes that notice the network coming back with it. After
+ * 30 s they go on as usual (a peer set that is all dead must not hold up discovery long). */
+bool loop_heal_cut_off(struct loop_state *st, int64_t now);
+
+/* When loop_heal_step next has work, or INT64_MAX when no peer is worth probing. */
+int64_t loop_heal_next(const struct loop_state *st);
 
 #endif

@@ -159,6 +159,8 @@ int peer_set_update_connected(struct peer_set *set, const struct strlist *nodes,
             }
             p->failures = 0;
             p->cookie_refused = false;
+            p->was_connected = true;
+            p->unreachable = false;
         } else if (!now_connected && p->connected) {
             if (strlist_add(&changes->lost, p->name) != 0) {
                 status = -1;
@@ -254,4 +256,16 @@ size_t peer_set_count_connected_wanted(const struct peer_set *set)
     for (size_t i = 0; i < set->len; i++)
         n += set->items[i].wanted && set->items[i].connected;
     return n;
+}
+
+bool peer_set_all_lost(const struct peer_set *set)
+{
+    bool lost = false;
+    for (size_t i = 0; i < set->len; i++) {
+        const struct peer *p = &set->items[i];
+        if (p->wanted && p->connected)
+            return false;
+        lost |= p->wanted && p->was_connected;
+    }
+    return lost;
 }

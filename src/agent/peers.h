@@ -17,6 +17,8 @@ struct peer {
     unsigned failures;       /* connection attempts since it was last connected */
     int64_t next_attempt_ms; /* when to try connecting again */
     bool cookie_refused;     /* it refused our handshake: a different cookie */
+    bool was_connected;      /* connected at some look: missing now means lost */
+    bool unreachable;        /* its port did not answer the last heal probe (loop_heal.c) */
 };
 
 struct peer_set {
@@ -58,6 +60,9 @@ bool peer_set_mark_cookie_refused(struct peer_set *set, const char *name, int64_
 /* The peer accepted our cookie after all (a probe got through): back to the usual backoff.
  * Returns true when it was marked refused. */
 bool peer_set_clear_cookie_refused(struct peer_set *set, const char *name);
+
+/* Every wanted peer is unconnected, and some of them were connected before: lost. */
+bool peer_set_all_lost(const struct peer_set *set);
 
 /* Some wanted, unconnected peer refused our cookie. */
 bool peer_set_has_cookie_refused(const struct peer_set *set);

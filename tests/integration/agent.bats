@@ -28,11 +28,13 @@ start_registry() {
   wait_until 10 registered 3
   log_has 2 "registered with the eureka registry as 127.0.0.2:guid-2"
   wait_until 5 log_has 2 "peer joined: $CLUSTER@127.0.0.3"
-  # Every Eureka call carried a valid bearer token and was accepted.
+  # Every Eureka call carried a valid bearer token and was accepted (200 or 204), but for
+  # 404 to a discovery made before any instance was registered: the agents discover while
+  # their app nodes start, and Eureka answers 404 for an app with no instances yet.
   run bash -c "$(declare -f registry_admin); REGISTRY_ADMIN=$REGISTRY_ADMIN registry_admin GET '/requests?since=0' \
-    | jq -r '.requests[] | select(.path|startswith(\"/eureka\")) | \"\\(.auth) \\(.tokenValid) \\(.status)\"' | sort -u"
+    | jq -r '.requests[] | select(.path|startswith(\"/eureka\")) | \"\\(.auth) \\(.tokenValid) \\(.method) \\(.status)\"' | sort -u"
   [ "$status" -eq 0 ]
-  [ "$output" = "$(printf 'bearer true 200\nbearer true 204')" ]
+  [ "$(grep -vxF 'bearer true GET 404' <<<"$output" | cut -d' ' -f1,2,4 | sort -u)" = "$(printf 'bearer true 200\nbearer true 204')" ]
 }
 
 @test "the registration is complete and lets peers filter and connect" {
@@ -540,4 +542,22 @@ rejections() {
   [[ "$output" != *"last error"* ]]
   run "$AGENT" status --run-dir "$SANDBOX/run2" --json
   [ "$(jq -r .last_error <<<"$output")" = null ]
+}
+
+@test "peers are discovered while the app node starts, so they are dialled as soon as it is up" {
+  start_registry
+  start_beam 2
+  start_agent 2
+  wait_until 20 registered 2
+  start_agent 3
+  # Node 3 is not up yet: its agent already knows node 2, and has not registered itself.
+  knows_peer_before_up() {
+    jq -e --arg peer "$CLUSTER@127.0.0.2" '.node_up == false and any(.peers[]; .name == $peer and .wanted)' \
+      "$SANDBOX/run3/status.json" >/dev/null 2>&1
+  }
+  wait_until 10 knows_peer_before_up
+  not_registered 3
+  start_beam 3
+  wait_until 20 full_mesh 2 3
+  wait_until 10 registered 3
 }

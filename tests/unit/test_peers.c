@@ -269,6 +269,28 @@ static void joining_clears_a_cookie_refusal(void **state)
     peer_set_free(&set);
 }
 
+static void peers_never_connected_are_not_lost_but_every_connected_one_gone_is(void **state)
+{
+    (void)state;
+    struct peer_set set;
+    peer_set_init(&set, 1000, 60000);
+    struct strlist wanted = list_of("a@10.0.0.2", "a@10.0.0.3", NULL);
+    struct strlist none = {0};
+    struct strlist one = list_of("a@10.0.0.2", NULL, NULL);
+    struct peer_changes changes = {0};
+    assert_int_equal(peer_set_update_wanted(&set, &wanted, 0), 0);
+    assert_false(peer_set_all_lost(&set)); /* a fresh instance: nobody reached yet */
+    assert_int_equal(peer_set_update_connected(&set, &one, 100, &changes), 0);
+    peer_changes_clear(&changes);
+    assert_false(peer_set_all_lost(&set)); /* one is connected */
+    assert_int_equal(peer_set_update_connected(&set, &none, 200, &changes), 0);
+    peer_changes_clear(&changes);
+    assert_true(peer_set_all_lost(&set)); /* the one it had is gone, the other never came */
+    strlist_clear(&wanted);
+    strlist_clear(&one);
+    peer_set_free(&set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +303,7 @@ int main(void)
         cmocka_unit_test(fresh_unconnected_peers_are_told_apart_from_long_dead_ones),
         cmocka_unit_test(a_peer_that_refused_our_cookie_is_retried_rarely_and_reported_once),
         cmocka_unit_test(joining_clears_a_cookie_refusal),
+        cmocka_unit_test(peers_never_connected_are_not_lost_but_every_connected_one_gone_is),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
