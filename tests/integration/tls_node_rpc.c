@@ -9,6 +9,7 @@
  * tests/e2e/tls-dist.bats. */
 #include "agent/tls_socket.h"
 #include "agent/erlang_node.h"
+#include "common/cookie.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -91,15 +92,15 @@ int main(int argc, char **argv)
         return 1;
     }
     char err[256];
-    char *cookie = erlang_read_cookie(cookie_file, err, sizeof err);
-    if (cookie == NULL) {
+    char *cookie = NULL;
+    if (cookie_read_file(cookie_file, &cookie, err, sizeof err) != COOKIE_READ_OK) {
         fprintf(stderr, "tls-node-rpc: %s\n", err);
         return 1;
     }
     struct tls_socket_setup tls;
     if (tls_socket_setup_init(&tls, cert, key, ca, app, err, sizeof err) != 0) {
         fprintf(stderr, "tls-node-rpc: %s\n", err);
-        free(cookie);
+        secret_free(cookie);
         return 1;
     }
     char host[128], alive[64], full[MAXNODELEN];
@@ -144,7 +145,7 @@ int main(int argc, char **argv)
 out:
     explicit_bzero(&ec, sizeof ec);
     explicit_bzero(cookie, strlen(cookie));
-    free(cookie);
+    secret_free(cookie);
     tls_socket_setup_free(&tls);
     return status;
 }
