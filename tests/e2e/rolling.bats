@@ -181,6 +181,9 @@ log_lines() {
     wait_started 7
     foundation_wait 60 "two clusters {4,5} and {6,7}" _two_pairs 4 5 6 7
     foundation_wait 30 "7 to find that 4 5 refuse its cookie" _refused_all 7 4 5
+    # The steady window starts once both sides have told the refusals apart: the other
+    # side's first dials and probes belong to the discovery burst, counted below.
+    foundation_wait 30 "4 5 to find that 7 refuses theirs" _each_refused_by 7 4 5
     e2e_report "step 2: two clusters {4,5} (v2) and {6,7} (v3) $(foundation_elapsed "$start") s after launch"
 
     # The measured window: both generations running side by side, cookies differing.
