@@ -62,12 +62,9 @@ only_sees() {
     foundation_heal 3
     e2e_wait_full_mesh 90 0 1 2 3 >/dev/null
     e2e_report "full mesh of 4 again $(foundation_elapsed "$start") s after the cut healed"
-    # An agent saw a peer answer again across the healed cut and restarted its stale set-up
-    # rather than wait for the next SYN: the cut node's agent (set-ups to every peer) or one
-    # of the others' (a set-up to the cut node), whichever probe got through first.
-    restarted() { grep -qF "answers again; restarting the pending connection set-up" \
-        "$(e2e_agent_log 0)" "$(e2e_agent_log 1)" "$(e2e_agent_log 2)" "$(e2e_agent_log 3)"; }
-    foundation_wait 10 "an agent to restart a pending connection set-up" restarted
+    # How the stale set-up ends is not asserted: an agent restarts it when a probe sees the
+    # peer answer again, unless a SYN retransmission or global's own reconnect gets there
+    # first. The heal time this buys is measured in bench/compare and bench/convergence.
 
     # Nothing was restarted: the same four BEAMs.
     pids_after=$(for n in 0 1 2 3; do e2e_beam_pid "$n"; done)
