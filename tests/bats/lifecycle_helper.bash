@@ -55,7 +55,7 @@ lifecycle_teardown() {
         # shellcheck disable=SC2086
         [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
     fi
-    ip netns del "$LIFECYCLE_NS" 2>/dev/null || true
+    ip netns del "$LIFECYCLE_NS" 2>/dev/null || true # a test may have failed before creating it
 }
 
 in_ns() {

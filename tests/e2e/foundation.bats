@@ -321,7 +321,7 @@ setup() {
         foundation_add_instance 0 >/dev/null
         foundation_spawn 0 /dev/null sleep 300 >/dev/null
         echo "$FOUNDATION_ID" >"$2"
-        exec sleep 300
+        exec sleep 300 # a long-lived owner for the watcher to outlive, killed by the test; not a wait
     ' _ "$FOUNDATION" "$BATS_TEST_TMPDIR/id" </dev/null >/dev/null 2>&1 3>&- &
     local owner=$! id
     foundation_wait 10 "the owner to bring its foundation up" test -s "$BATS_TEST_TMPDIR/id"

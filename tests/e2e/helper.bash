@@ -429,6 +429,7 @@ e2e_start_dns_server() {
 e2e_stop_dns_server() {
     local pid
     pid=$(e2e_dns_server_pid) || return 0
+    # It may have exited already; the wait below asserts that it is gone.
     kill -"${1:-TERM}" "$pid" 2>/dev/null || true
     foundation_wait 10 "dnsmasq ($pid) to exit" foundation_process_gone "$pid"
 }

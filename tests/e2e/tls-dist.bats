@@ -151,6 +151,7 @@ stop_intruder() {
     local pidfile
     pidfile=$(node_home 3)/pid
     if [[ -f $pidfile ]]; then
+        # It may have exited already; the wait below asserts that it is gone.
         kill "$(cat "$pidfile")" 2>/dev/null || true
         foundation_wait 10 "the intruder to stop" foundation_process_gone "$(cat "$pidfile")"
         rm -f "$pidfile"
