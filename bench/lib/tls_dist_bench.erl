@@ -1,0 +1,139 @@
+%% bench/tls-dist's driver, run on node A of a small cluster (the same code for TLS and clear
+%% text distribution: only the node's flags differ). It connects to the peers, waits for the
+%% full mesh, reads every node's memory, then measures against the first peer (node B):
+%%   latency     round trips of S-byte binaries to an echo process on B (median, p95 in us)
+%%   throughput  a stream of S-byte binaries to a sink on B, W messages in flight (each one
+%%               acknowledged by a small message), in MB/s (10^6 bytes) and the CPU time both
+%%               VMs spent on it (statistics(runtime): every thread of the VM)
+%% Prints one TSV line per figure: "figure<TAB>size<TAB>value" (and "mem<TAB>..." lines).
+%%
+%%   erl ... -s tls_dist_bench main SETTLE_MS LAT_1K LAT_1M STREAM_1K STREAM_1M WIN_1K WIN_1M PEER...
+-module(tls_dist_bench).
+-export([main/1, echo/0, sink/0, memory/0]).
+
+-define(KB, 1024).
+-define(MB, 1048576).
+
+main([SettleMs, Lat1K, Lat1M, Stream1K, Stream1M, Win1K, Win1M | Peers]) ->
+    [Settle, L1K, L1M, S1K, S1M, W1K, W1M] =
+        [list_to_integer(atom_to_list(A)) || A <- [SettleMs, Lat1K, Lat1M, Stream1K, Stream1M, Win1K, Win1M]],
+    try
+        mesh(Peers),
+        timer:sleep(Settle),
+        [print_memory(idle, N) || N <- [node() | Peers]],
+        [B | _] = Peers,
+        latency(B, ?KB, L1K),
+        latency(B, ?MB, L1M),
+        throughput(B, ?KB, S1K, W1K),
+        throughput(B, ?MB, S1M, W1M),
+        [print_memory(after_traffic, N) || N <- [node(), B]],
+        halt(0)
+    catch Class:Reason:Stack ->
+        io:format(standard_error, "tls_dist_bench: ~p:~p ~p~n", [Class, Reason, Stack]),
+        halt(1)
+    end.
+
+%% Every node lists every other one (global meshes the peers once A knows them all).
+mesh(Peers) ->
+    [true = net_kernel:connect_node(P) || P <- Peers],
+    All = lists:sort([node() | Peers]),
+    Deadline = erlang:monotonic_time(millisecond) + 30000,
+    wait_mesh(All, Deadline).
+
+wait_mesh(All, Deadline) ->
+    Complete = lists:all(fun(N) ->
+                             case rpc:call(N, erlang, nodes, [], 5000) of
+                                 L when is_list(L) -> lists:sort([N | L]) =:= All;
+                                 _ -> false
+                             end
+                         end, All),
+    case Complete of
+        true -> ok;
+        false ->
+            erlang:monotonic_time(millisecond) < Deadline orelse error(no_full_mesh),
+            timer:sleep(50),
+            wait_mesh(All, Deadline)
+    end.
+
+print_memory(Phase, Node) ->
+    {Rss, Hwm, Pss, Private} = rpc:call(Node, ?MODULE, memory, [], 10000),
+    io:format("mem\t~s\t~s\t~B\t~B\t~B\t~B~n", [Phase, Node, Rss, Hwm, Pss, Private]).
+
+%% memory(): this VM's {VmRSS, VmHWM, Pss, Private_Clean + Private_Dirty} in kB.
+memory() ->
+    {ok, Status} = file:read_file("/proc/self/status"),
+    {ok, Rollup} = file:read_file("/proc/self/smaps_rollup"),
+    Fields = [{K, V} || Line <- binary:split(<<Status/binary, Rollup/binary>>, <<"\n">>, [global]),
+                        [K, V] <- [binary:split(Line, <<":">>)]],
+    Kb = fun(K) -> [N | _] = string:lexemes(proplists:get_value(K, Fields), " \t"),
+                   binary_to_integer(N) end,
+    {Kb(<<"VmRSS">>), Kb(<<"VmHWM">>), Kb(<<"Pss">>),
+     Kb(<<"Private_Clean">>) + Kb(<<"Private_Dirty">>)}.
+
+echo() ->
+    receive
+        {From, Bin} -> From ! {echo, Bin}, echo();
+        stop -> ok
+    end.
+
+sink() ->
+    receive
+        {From, Seq, _Bin} -> From ! {ack, Seq}, sink();
+        stop -> ok
+    end.
+
+latency(B, Size, N) ->
+    Echo = spawn(B, ?MODULE, echo, []),
+    Bin = binary:copy(<<"x">>, Size),
+    _ = [round_trip(Echo, Bin) || _ <- lists:seq(1, max(3, N div 10))],   % warm-up
+    Samples = lists:sort([round_trip(Echo, Bin) || _ <- lists:seq(1, N)]),
+    Echo ! stop,
+    io:format("latency_median_us\t~B\t~B~n", [Size, percentile(Samples, 50)]),
+    io:format("latency_p95_us\t~B\t~B~n", [Size, percentile(Samples, 95)]).
+
+round_trip(Echo, Bin) ->
+    T0 = erlang:monotonic_time(microsecond),
+    Echo ! {self(), Bin},
+    receive {echo, Back} when byte_size(Back) =:= byte_size(Bin) -> ok
+    after 30000 -> error(echo_timeout)
+    end,
+    erlang:monotonic_time(microsecond) - T0.
+
+%% Nearest rank.
+percentile(Sorted, P) ->
+    Rank = max(1, ceil(P * length(Sorted) / 100)),
+    lists:nth(Rank, Sorted).
+
+throughput(B, Size, N, Window) ->
+    Sink = spawn(B, ?MODULE, sink, []),
+    Bin = binary:copy(<<"y">>, Size),
+    stream(Sink, Bin, max(Window, N div 10), Window),                     % warm-up
+    {_, _} = statistics(runtime),
+    {RemoteCpu0, _} = rpc:call(B, erlang, statistics, [runtime], 10000),
+    T0 = erlang:monotonic_time(microsecond),
+    stream(Sink, Bin, N, Window),
+    Us = erlang:monotonic_time(microsecond) - T0,
+    {_, LocalCpu} = statistics(runtime),
+    {RemoteCpu1, _} = rpc:call(B, erlang, statistics, [runtime], 10000),
+    Sink ! stop,
+    Bytes = N * Size,
+    io:format("throughput_mb_s\t~B\t~.2f~n", [Size, Bytes / Us]),
+    io:format("messages_per_s\t~B\t~B~n", [Size, round(N * 1.0e6 / Us)]),
+    io:format("cpu_ms_per_mb\t~B\t~.2f~n", [Size, (LocalCpu + RemoteCpu1 - RemoteCpu0) / (Bytes / 1.0e6)]).
+
+%% N messages to Sink, at most Window unacknowledged.
+stream(Sink, Bin, N, Window) ->
+    First = min(N, Window),
+    [Sink ! {self(), Seq, Bin} || Seq <- lists:seq(1, First)],
+    stream_loop(Sink, Bin, First, N, 0).
+
+stream_loop(_Sink, _Bin, _Sent, N, N) -> ok;
+stream_loop(Sink, Bin, Sent, N, Acked) ->
+    receive
+        {ack, _} when Sent < N ->
+            Sink ! {self(), Sent + 1, Bin},
+            stream_loop(Sink, Bin, Sent + 1, N, Acked + 1);
+        {ack, _} ->
+            stream_loop(Sink, Bin, Sent, N, Acked + 1)
+    after 30000 -> error(stream_timeout)
+    end.
