@@ -27,14 +27,16 @@ seconds_between() {
 }
 
 # probe_start LOG DROPLET SLOTS: the observer in the switch namespace, with DROPLET's cookie
-# (HOME), watching slots 0..SLOTS-1; prints its PID once it runs.
+# (HOME), watching slots 0..SLOTS-1; prints its PID once it runs. With PROBE_TLS_OPTFILE set,
+# it runs TLS distribution with that -ssl_dist_optfile (an identity the nodes accept).
 probe_start() {
-    local log=$1 droplet=$2 slots=$3 pid deadline=$((SECONDS + 20))
+    local log=$1 droplet=$2 slots=$3 pid deadline=$((SECONDS + 20)) tls=()
+    [[ -z ${PROBE_TLS_OPTFILE:-} ]] || tls=(-proto_dist inet_tls -ssl_dist_optfile "$PROBE_TLS_OPTFILE")
     : >"$log"
     pid=$(foundation_spawn switch "$log" env HOME="$droplet/app" \
         erl -noshell -noinput -pa "$PROBE_EBIN" -name "bench_probe_$RANDOM@$FOUNDATION_SWITCH_IP" -hidden \
         -dist_listen false -start_epmd false -erl_epmd_port "$E2E_DIST_PORT" \
-        -kernel net_ticktime "$NET_TICKTIME" \
+        -kernel net_ticktime "$NET_TICKTIME" "${tls[@]}" \
         -s mesh_probe main cluster-app "$FOUNDATION_SUBNET" "$E2E_DIST_PORT" "$slots" "$PROBE_INTERVAL_MS")
     until grep -q 'probe started' "$log"; do
         ((SECONDS < deadline)) || bench_die "the probe did not start: $(cat "$log")"
