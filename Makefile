@@ -239,7 +239,7 @@ fuzz-replay: fuzz-build
 # --- end of fuzzing -------------------------------------------------------------------------
 
 # --- Benchmarks -----------------------------------------------------------------------------
-# `make bench` runs every benchmark in bench/ (root: convergence, footprint, compare and memory use
+# `make bench` runs every benchmark in bench/ (root: convergence, footprint, compare, memory and tls-* use
 # network namespaces) and writes raw samples and summaries to bench/results; bench/report
 # turns them into bench/RESULTS.md and bench/convergence.png. BENCH_QUICK=1 is a smoke run
 # (fewer sizes, repetitions and a 2-minute footprint window). Not part of `make test`.
@@ -248,7 +248,7 @@ BENCH_DIR   := $(BUILD)/bench
 BENCH_REGISTRY_SCALE := $(BENCH_DIR)/registry-scale
 
 .PHONY: bench bench-build bench-staging bench-registry-scale bench-convergence bench-footprint \
-        bench-compare bench-memory bench-report
+        bench-compare bench-memory bench-tls-dist bench-tls-cluster bench-report
 $(BENCH_REGISTRY_SCALE): bench/registry_scale.c $(COMMON_OBJ) $(AGENT_LIB_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(EI_CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
@@ -273,11 +273,18 @@ bench-compare: bench-build
 bench-memory: bench-build
 	@BENCH_QUICK=$(BENCH_QUICK) bench/memory
 
+bench-tls-dist: bench-build $(TLS_OPTFILE)
+	@BENCH_QUICK=$(BENCH_QUICK) bench/tls-dist
+
+bench-tls-cluster: bench-build $(TLS_OPTFILE)
+	@BENCH_QUICK=$(BENCH_QUICK) bench/tls-cluster
+
 bench-report:
 	@BENCH_QUICK=$(BENCH_QUICK) bench/report
 
 # One after the other (never in parallel: they would time each other).
 bench: bench-build
 	@$(MAKE) --no-print-directory -j1 bench-staging bench-registry-scale bench-convergence \
-	  bench-footprint bench-compare bench-memory bench-report BENCH_QUICK=$(BENCH_QUICK)
+	  bench-footprint bench-compare bench-memory bench-tls-dist bench-tls-cluster bench-report \
+	  BENCH_QUICK=$(BENCH_QUICK)
 # --- end of benchmarks ----------------------------------------------------------------------

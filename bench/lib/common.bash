@@ -64,6 +64,9 @@ bench_meta() {
         printf 'quick\t%s\n' "$BENCH_QUICK" >>"$file.tmp"
         printf 'started\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$file.tmp"
         printf 'load_start\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$file.tmp"
+        printf 'cpu\t%s, %s cores visible\n' "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
+            "$(nproc)" >>"$file.tmp"
+        printf 'kernel\t%s\n' "$(uname -r)" >>"$file.tmp"
     else
         printf 'ended\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$file.tmp"
         printf 'load_end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$file.tmp"
