@@ -8,8 +8,14 @@
 %% Prints one TSV line per figure: "figure<TAB>size<TAB>value" (and "mem<TAB>..." lines).
 %%
 %%   erl ... -s tls_dist_bench main SETTLE_MS LAT_1K LAT_1M STREAM_1K STREAM_1M WIN_1K WIN_1M PEER...
+%%
+%% sockets/1 is the baseline without distribution: MB 1 MB sends from one process to another
+%% in one VM over loopback, through a TLS 1.3 socket of the ssl application (the certificate
+%% and key given, no verification) and through a plain gen_tcp socket, and the cipher alone
+%% (crypto's AES-256-GCM, which TLS 1.3 negotiates here, on the same 1 MB binary):
+%%   erl ... -s tls_dist_bench sockets CERTFILE KEYFILE MB
 -module(tls_dist_bench).
--export([main/1, echo/0, sink/0, memory/0]).
+-export([main/1, echo/0, sink/0, memory/0, sockets/1]).
 
 -define(KB, 1024).
 -define(MB, 1048576).
@@ -137,3 +143,51 @@ stream_loop(Sink, Bin, Sent, N, Acked) ->
             stream_loop(Sink, Bin, Sent, N, Acked + 1)
     after 30000 -> error(stream_timeout)
     end.
+
+sockets([CertFile, KeyFile, MbAtom]) ->
+    Mb = list_to_integer(atom_to_list(MbAtom)),
+    try
+        {ok, _} = application:ensure_all_started(ssl),
+        Bin = binary:copy(<<"z">>, ?MB),
+        Tls = [binary, {active, false}, {versions, ['tlsv1.3']}, {verify, verify_none}],
+        {ok, L} = ssl:listen(0, [{certfile, atom_to_list(CertFile)}, {keyfile, atom_to_list(KeyFile)} | Tls]),
+        {ok, {_, Port}} = ssl:sockname(L),
+        Parent = self(),
+        spawn_link(fun() -> {ok, S0} = ssl:transport_accept(L), {ok, S} = ssl:handshake(S0),
+                            drain(fun ssl:recv/2, S, Mb * ?MB), Parent ! drained end),
+        {ok, C} = ssl:connect({127, 0, 0, 1}, Port, Tls),
+        {ok, [{selected_cipher_suite, #{cipher := Cipher}}]} = ssl:connection_information(C, [selected_cipher_suite]),
+        Drained = fun() -> receive drained -> ok after 60000 -> error(drain_timeout) end end,
+        socket_figure(io_lib:format("ssl_socket_~s", [Cipher]), fun() -> ok = ssl:send(C, Bin) end, Drained, Mb),
+        {ok, TL} = gen_tcp:listen(0, [binary, {active, false}]),
+        {ok, TPort} = inet:port(TL),
+        spawn_link(fun() -> {ok, S} = gen_tcp:accept(TL), drain(fun gen_tcp:recv/2, S, Mb * ?MB), Parent ! drained end),
+        {ok, T} = gen_tcp:connect({127, 0, 0, 1}, TPort, [binary, {active, false}]),
+        socket_figure("tcp_socket", fun() -> ok = gen_tcp:send(T, Bin) end, Drained, Mb),
+        Key = crypto:strong_rand_bytes(32),
+        Iv = crypto:strong_rand_bytes(12),
+        socket_figure("crypto_aes_256_gcm",
+                      fun() -> _ = crypto:crypto_one_time_aead(aes_256_gcm, Key, Iv, Bin, <<>>, true) end,
+                      fun() -> ok end, Mb),
+        halt(0)
+    catch Class:Reason:Stack ->
+        io:format(standard_error, "tls_dist_bench: ~p:~p ~p~n", [Class, Reason, Stack]),
+        halt(1)
+    end.
+
+%% Prints "NAME<TAB>MB/s<TAB>CPU ms per MB" for Mb calls of Send, then Wait() (the receiver
+%% has everything).
+socket_figure(Name, Send, Wait, Mb) ->
+    {_, _} = statistics(runtime),
+    T0 = erlang:monotonic_time(microsecond),
+    _ = [Send() || _ <- lists:seq(1, Mb)],
+    Wait(),
+    Us = erlang:monotonic_time(microsecond) - T0,
+    {_, Cpu} = statistics(runtime),
+    Bytes = Mb * ?MB,
+    io:format("~s\t~.2f\t~.2f~n", [Name, Bytes / Us, Cpu / (Bytes / 1.0e6)]).
+
+drain(_Recv, _S, Left) when Left =< 0 -> ok;
+drain(Recv, S, Left) ->
+    {ok, B} = Recv(S, 0),
+    drain(Recv, S, Left - byte_size(B)).
