@@ -62,10 +62,12 @@ wait_mesh(All, Deadline) ->
     end.
 
 print_memory(Phase, Node) ->
-    {Rss, Hwm, Pss, Private} = rpc:call(Node, ?MODULE, memory, [], 10000),
-    io:format("mem\t~s\t~s\t~B\t~B\t~B\t~B~n", [Phase, Node, Rss, Hwm, Pss, Private]).
+    {Rss, Hwm, Pss, Private, Code, Procs, Ets, Bin} = rpc:call(Node, ?MODULE, memory, [], 10000),
+    io:format("mem\t~s\t~s\t~B\t~B\t~B\t~B\t~B\t~B\t~B\t~B~n",
+              [Phase, Node, Rss, Hwm, Pss, Private, Code, Procs, Ets, Bin]).
 
-%% memory(): this VM's {VmRSS, VmHWM, Pss, Private_Clean + Private_Dirty} in kB.
+%% memory(): this VM's VmRSS, VmHWM, Pss, Private_Clean + Private_Dirty, then what the VM says
+%% its code, processes, ETS tables and binaries take (erlang:memory/1), all in kB.
 memory() ->
     {ok, Status} = file:read_file("/proc/self/status"),
     {ok, Rollup} = file:read_file("/proc/self/smaps_rollup"),
@@ -73,8 +75,10 @@ memory() ->
                         [K, V] <- [binary:split(Line, <<":">>)]],
     Kb = fun(K) -> [N | _] = string:lexemes(proplists:get_value(K, Fields), " \t"),
                    binary_to_integer(N) end,
+    Vm = fun(What) -> erlang:memory(What) div 1024 end,
     {Kb(<<"VmRSS">>), Kb(<<"VmHWM">>), Kb(<<"Pss">>),
-     Kb(<<"Private_Clean">>) + Kb(<<"Private_Dirty">>)}.
+     Kb(<<"Private_Clean">>) + Kb(<<"Private_Dirty">>),
+     Vm(code), Vm(processes), Vm(ets), Vm(binary)}.
 
 echo() ->
     receive
