@@ -249,3 +249,44 @@ start_beam_tls_with_bursty_rex() {
       true = unregister(rex),
       true = register(rex, spawn(Serve)).'
 }
+
+@test "many TLS connections, reconnections and refused probes leak no memory" {
+    # As agent.bats's long run: valgrind on the shipped build, LeakSanitizer on a sanitizer
+    # build (it reports at exit and makes the exit status non-zero).
+    if objdump -p "$AGENT" | grep -q 'NEEDED.*libasan'; then
+        leak_check=(env ASAN_OPTIONS=detect_leaks=1:exitcode=99 "LSAN_OPTIONS=log_path=$SANDBOX/valgrind.log")
+    else
+        command -v valgrind >/dev/null || { echo "valgrind is required (tests/support/install-deps)" >&2; false; }
+        leak_check=(valgrind --leak-check=full '--show-leak-kinds=definite,indirect'
+            '--errors-for-leak-kinds=definite,indirect' --error-exitcode=99 --log-file="$SANDBOX/valgrind.log")
+    fi
+    identity "$SANDBOX/node-id1" 1
+    identity "$SANDBOX/node-id3" 3 --app "$OTHER_APP"
+    identity "$SANDBOX/agent-id1" 1
+    start_tls_beam 1 "$SANDBOX/trusted.pem"
+    start_tls_beam 3 "$SANDBOX/trusted.pem" --app "$OTHER_APP"
+    record 1
+    env CF_INSTANCE_INTERNAL_IP=127.0.0.1 CF_INSTANCE_GUID=guid-1 \
+        VCAP_APPLICATION='{"application_name":"chat","name":"chat"}' ERLANG_CLUSTER_DIST_PORT="$DIST_PORT" \
+        ERLANG_CLUSTER_DISCOVERY=static ERLANG_CLUSTER_PEERS="$CLUSTER@127.0.0.3" \
+        ERLANG_CLUSTER_POLL_INTERVAL=2 ERLANG_CLUSTER_LOG_LEVEL=debug \
+        "${leak_check[@]}" "$AGENT" run --run-dir "$SANDBOX/run1" --node-wait 60 >"$SANDBOX/agent1.log" 2>&1 &
+    AGENT_PIDS[1]=$!
+    wait_until 60 has_agent_cnode 1
+    local round previous
+    for round in $(seq 1 25); do
+        wait_until 30 has_agent_cnode 1
+        previous=$(agent_cnode 1)
+        touch "$SANDBOX/reload1"
+        changed() { has_agent_cnode 1 && [[ $(agent_cnode 1) != "$previous" ]]; }
+        wait_until 30 changed
+    done
+    # The refusing peer was probed over TLS along the way.
+    log_has 1 "$CLUSTER@127.0.0.3 refused at the TLS layer"
+    kill -TERM "${AGENT_PIDS[1]}"
+    local rc=0
+    wait "${AGENT_PIDS[1]}" || rc=$?
+    [ "$rc" -eq 0 ] || { cat "$SANDBOX"/valgrind.log* >&2; false; }
+    [ "${leak_check[0]}" = env ] || grep -q "definitely lost: 0 bytes" "$SANDBOX/valgrind.log" ||
+        grep -q "All heap blocks were freed" "$SANDBOX/valgrind.log"
+}
