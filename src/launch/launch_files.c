@@ -19,9 +19,7 @@ static bool tls_on(const struct launch_plan *plan)
     return plan->tls != NULL && plan->tls->outcome == TLS_OUTCOME_ON;
 }
 
-/* Appends the distribution flags (common/vm_args.h) for the app or for guests, and with TLS
- * the protocol and its optfile in the run dir (quoted: erlexec splits args files as it
- * splits ERL_AFLAGS, and the run dir may hold spaces but never a '). */
+/* Appends the distribution flags (common/vm_args.h) for the app or for guests. */
 static int append_dist_flags(const struct launch_plan *plan, enum vm_args_role role,
                              struct strbuf *out)
 {
@@ -30,11 +28,22 @@ static int append_dist_flags(const struct launch_plan *plan, enum vm_args_role r
         return -1;
     int rc = strbuf_append(out, flags);
     free(flags);
-    if (rc == 0 && tls_on(plan))
-        rc = strbuf_appendf(out, "-proto_dist inet_tls\n-ssl_dist_optfile '%s/%s'\n",
-                            plan->run_dir,
-                            role == VM_ARGS_APP ? RUN_FILE_TLS_APP_OPTS : RUN_FILE_TLS_GUEST_OPTS);
     return rc;
+}
+
+/* With TLS, the protocol and the role's optfile in the run dir (quoted: erlexec splits args
+ * files as it splits ERL_AFLAGS, and the run dir may hold spaces but never a '). For a relx
+ * app they go into node.args, not vm.args: relx copies a vm.args `-proto_dist` line into its
+ * ping/rpc/eval BEAMs, which already have it from guest.args, and a VM given -proto_dist
+ * twice cannot connect. */
+static int append_tls_flags(const struct launch_plan *plan, enum vm_args_role role,
+                            struct strbuf *out)
+{
+    if (!tls_on(plan))
+        return 0;
+    return strbuf_appendf(out, "-proto_dist inet_tls\n-ssl_dist_optfile '%s/%s'\n",
+                          plan->run_dir,
+                          role == VM_ARGS_APP ? RUN_FILE_TLS_APP_OPTS : RUN_FILE_TLS_GUEST_OPTS);
 }
 
 /* With TLS, the optfile for role (the app's only in the launcher); the record the agent
@@ -93,9 +102,10 @@ static int write_claim_files(const struct launch_plan *plan, char *err, size_t e
         return -1;
     struct strbuf node = {0}, style = {0}, name = {0};
     int rc = -1;
-    /* relx: the name is in vm.args; a Mix release passes --name itself. */
+    /* relx: the name and port flags are in vm.args; a Mix release passes --name itself. */
     if ((plan->style == START_STYLE_ERL && strbuf_appendf(&node, "-name %s\n", plan->node_name)) ||
         (plan->style != START_STYLE_RELX && append_dist_flags(plan, VM_ARGS_APP, &node)) ||
+        append_tls_flags(plan, VM_ARGS_APP, &node) != 0 ||
         strbuf_appendf(&style, "%s\n", start_style_name(plan->style)) != 0 ||
         strbuf_appendf(&name, "%s\n", plan->node_name) != 0)
         set_error(err, errlen, "out of memory rendering the launch files");
@@ -118,7 +128,8 @@ int launch_write_files(const struct launch_plan *plan, char *err, size_t errlen)
     int rc = -1;
     if (tls_on(plan) && write_tls_optfile(plan, RUN_FILE_TLS_GUEST_OPTS, err, errlen) != 0)
         goto out;
-    if (append_dist_flags(plan, VM_ARGS_GUEST, &guest) != 0) {
+    if (append_dist_flags(plan, VM_ARGS_GUEST, &guest) != 0 ||
+        append_tls_flags(plan, VM_ARGS_GUEST, &guest) != 0) {
         set_error(err, errlen, "out of memory rendering the launch files");
         goto out;
     }

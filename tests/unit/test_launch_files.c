@@ -106,6 +106,28 @@ static void a_relx_guest_shell_gets_the_dist_port_without_epmd(void **state)
     strbuf_release(&out);
 }
 
+/* erl_call, relx's default for ping/rpc/eval, cannot speak TLS: a TLS guest shell makes relx
+ * use a BEAM (nodetool), which takes the port from guest.args and must not get it twice. */
+static void a_relx_guest_shell_with_tls_uses_nodetool_without_the_dist_port(void **state)
+{
+    (void)state;
+    struct config cfg = {.epmd = false, .dist_port = 9123};
+    struct tls_decision tls = {.outcome = TLS_OUTCOME_ON};
+    char *env[] = {NULL};
+    struct launch_plan plan = {.run_dir = "/run", .launcher = false, .env = env, .cfg = &cfg,
+                               .node_name = "app@10.0.0.1", .style = START_STYLE_RELX,
+                               .tls = &tls};
+    struct strbuf out = {0};
+    assert_int_equal(launch_render_env_file(&plan, &out), 0);
+    assert_non_null(strstr(strbuf_text(&out), "export USE_NODETOOL='1'\n"));
+    assert_null(strstr(strbuf_text(&out), "ERL_DIST_PORT"));
+    strbuf_release(&out);
+    plan.launcher = true;
+    assert_int_equal(launch_render_env_file(&plan, &out), 0);
+    assert_null(strstr(strbuf_text(&out), "USE_NODETOOL"));
+    strbuf_release(&out);
+}
+
 static void the_staged_cookie_is_used_when_none_is_given_at_run_time(void **state)
 {
     struct fixture *fx = *state;
@@ -254,6 +276,7 @@ int main(void)
             relx_vm_args_come_from_vmargs_path_or_the_release_version, setup, teardown),
         cmocka_unit_test(the_env_file_exports_every_value_as_one_unexpanded_word),
         cmocka_unit_test(a_relx_guest_shell_gets_the_dist_port_without_epmd),
+        cmocka_unit_test(a_relx_guest_shell_with_tls_uses_nodetool_without_the_dist_port),
         cmocka_unit_test_setup_teardown(
             the_staged_cookie_is_used_when_none_is_given_at_run_time, setup, teardown),
         cmocka_unit_test_setup_teardown(a_run_time_cookie_replaces_the_staged_file, setup,
