@@ -26,6 +26,14 @@ teardown() {
     lifecycle_teardown
 }
 
+# Fails when grep finds the pattern (a bare `! grep` would not fail a bats test).
+refute_grep() {
+    if grep -q "$@"; then
+        echo "unexpected match: grep $*" >&2
+        return 1
+    fi
+}
+
 # The app GUID cf-launch gives an app name (VCAP_APPLICATION application_id).
 app_guid() {
     printf '%s-0000-4000-8000-000000000001\n' "$(printf '%s' "$1" | sha1sum | cut -c1-8)"
@@ -138,7 +146,7 @@ droplet_cookie() {
     done
     grep -qx "certfile $BATS_TEST_TMPDIR/id/instance.crt" "$run_dir/tls_identity"
     grep -qx "cafile $BATS_TEST_TMPDIR/id/instance.crt" "$run_dir/tls_identity"
-    ! grep -q 'PRIVATE KEY' "$run_dir"/*
+    refute_grep 'PRIVATE KEY' "$run_dir"/*
 }
 
 @test "with TLS a cf ssh shell's guest BEAMs get the guest optfile and reach the app over TLS" {
@@ -162,7 +170,7 @@ ssh_run_tls() {
         --ip 127.0.0.1 --app-name "${SSH_APP:-erl-app}" "${tls[@]}" "${SSH_START[@]}" --ssh "$1"
 }
 
-@test "with TLS mix run and elixir -S mix get the protocol and the optfile exactly once" {
+@test "with TLS mix run, elixir -S mix and iex -S mix get the protocol and the optfile exactly once" {
     droplet_for elixir-app compile-only
     issue_identity "$BATS_TEST_TMPDIR/id" elixir-app
     issue_identity "$BATS_TEST_TMPDIR/probe-id" elixir-app
@@ -177,9 +185,22 @@ ssh_run_tls() {
         --start-command 'elixir -S mix run --no-halt'
     wait_for_tls_node elixir-app@127.0.0.1 "$BATS_TEST_TMPDIR/probe-id" elixir-app "$(droplet_cookie)"
     assert_tls_flags_once elixir-app@127.0.0.1 "$BATS_TEST_TMPDIR/probe-id" elixir-app
+    kill -TERM "$INSTANCE_PID"
+    wait_until 20 eval '! kill -0 "$INSTANCE_PID" 2>/dev/null && [ -z "$(listeners_on_port 9001)" ]'
+    # iex reads its input from a terminal that stays open, as a console would.
+    mkfifo "$BATS_TEST_TMPDIR/iex.in"
+    exec {iex_in}<>"$BATS_TEST_TMPDIR/iex.in"
+    ip netns exec "$LIFECYCLE_NS" "$LIFECYCLE_SUPPORT/cf-launch" --droplet "$DROPLET" \
+        --root "$BATS_TEST_TMPDIR/web2" --ip 127.0.0.1 --app-name elixir-app "${tls[@]}" \
+        --start-command 'iex -S mix run --no-halt' >"$BATS_TEST_TMPDIR/web2.log" 2>&1 \
+        <"$BATS_TEST_TMPDIR/iex.in" &
+    INSTANCE_PID=$! INSTANCE_ROOT="$BATS_TEST_TMPDIR/web2" INSTANCE_LOG="$BATS_TEST_TMPDIR/web2.log"
+    wait_for_tls_node elixir-app@127.0.0.1 "$BATS_TEST_TMPDIR/probe-id" elixir-app "$(droplet_cookie)"
+    assert_tls_flags_once elixir-app@127.0.0.1 "$BATS_TEST_TMPDIR/probe-id" elixir-app
+    exec {iex_in}>&-
 }
 
-@test "with TLS a Mix release that carries ssl starts with the flags once and its rpc reaches it from cf ssh" {
+@test "with TLS a Mix release that carries ssl starts with the flags once and its rpc, remote and iex --remsh reach it from cf ssh" {
     droplet_for_variant elixir-app mix.exs 's/extra_applications: \[:logger\]/extra_applications: [:logger, :ssl]/' elixir-ssl-app
     issue_identity "$BATS_TEST_TMPDIR/id" elixir-app
     issue_identity "$BATS_TEST_TMPDIR/probe-id" elixir-app
@@ -190,8 +211,21 @@ ssh_run_tls() {
     assert_tls_flags_once elixir-app@127.0.0.1 "$BATS_TEST_TMPDIR/probe-id" elixir-app
     grep -q "mutual TLS with the instance identity (ERLANG_CLUSTER_TLS=true from environment; peers: this app's instances), start style mix-release" "$INSTANCE_LOG"
     run ssh_run_tls "_build/prod/rel/cluster_app/bin/cluster_app rpc 'IO.inspect({node(), :init.get_argument(:proto_dist)})'"
-    [ "${lines[-1]}" = '{:"elixir-app@127.0.0.1", {:ok, [[~c"inet_tls"]]}}' ] ||
-        [ "${lines[-1]}" = "{:\"elixir-app@127.0.0.1\", {:ok, [['inet_tls']]}}" ]
+    [ "${lines[-1]}" = "{:\"elixir-app@127.0.0.1\", {:ok, [['inet_tls']]}}" ] ||
+        { echo "$output" >&2; false; }
+    # Remote shells on a terminal, as cf ssh gives one; Ctrl-G q leaves them, the app runs on.
+    ssh_terminal_start --ip 127.0.0.1 --app-name elixir-app "${tls[@]}" "${SSH_START[@]}"
+    ssh_terminal_type_after 1 'ssh> ' $'iex --name rem1@127.0.0.1 --remsh elixir-app@127.0.0.1\n'
+    ssh_terminal_type_after 1 'iex(elixir-app@127.0.0.1)1> ' $'IO.puts("remsh on #{node()}")\n'
+    ssh_terminal_type_after 1 'iex(elixir-app@127.0.0.1)2> ' $'\a'
+    ssh_terminal_type_after 1 ' --> ' $'q\n'
+    ssh_terminal_type_after 2 'ssh> ' $'_build/prod/rel/cluster_app/bin/cluster_app remote\n'
+    ssh_terminal_type_after 2 'iex(elixir-app@127.0.0.1)1> ' $'IO.puts("remote on #{node()}")\n'
+    ssh_terminal_type_after 2 'iex(elixir-app@127.0.0.1)2> ' $'\a'
+    ssh_terminal_type_after 2 ' --> ' $'q\n'
+    ssh_terminal_end 3
+    [[ "$output" == *"remsh on elixir-app@127.0.0.1"* ]]
+    [[ "$output" == *"remote on elixir-app@127.0.0.1"* ]]
 }
 
 @test "with TLS a relx release that carries ssl starts with the flags once and relx ping, rpc and eval reach it from cf ssh" {
@@ -203,7 +237,7 @@ ssh_run_tls() {
     wait_for_tls_node relx-app@127.0.0.1 "$BATS_TEST_TMPDIR/probe-id" relx-app "$(droplet_cookie)"
     assert_tls_flags_once relx-app@127.0.0.1 "$BATS_TEST_TMPDIR/probe-id" relx-app
     # relx copies a vm.args -proto_dist into its own maintenance BEAMs: it must not be there.
-    ! grep -q -- '-proto_dist' "$INSTANCE_ROOT/tmp/erlang-cluster/vm.args"
+    refute_grep -- '-proto_dist' "$INSTANCE_ROOT/tmp/erlang-cluster/vm.args"
     local rel=_build/prod/rel/relx_app/bin/relx_app
     SSH_APP=relx-app run ssh_run_tls "$rel ping && $rel rpc erlang node && $rel eval 'node().'"
     [ "$status" -eq 0 ]
@@ -285,7 +319,7 @@ no_agent_runs() {
     [ "${#lines[@]}" -eq 1 ]
     [[ "$output" == *"epmd-less distribution port 9001, clear text (ERLANG_CLUSTER_TLS=auto from environment: no instance identity, CF_INSTANCE_CERT is not set), start style erl"* ]]
     [ ! -e "$INSTANCE_ROOT/tmp/erlang-cluster/tls_identity" ]
-    ! grep -q inet_tls "$INSTANCE_ROOT/tmp/erlang-cluster/node.args" "$INSTANCE_ROOT/tmp/erlang-cluster/guest.args"
+    refute_grep inet_tls "$INSTANCE_ROOT/tmp/erlang-cluster/node.args" "$INSTANCE_ROOT/tmp/erlang-cluster/guest.args"
 }
 
 @test "ERLANG_CLUSTER_TLS=auto with an instance identity runs TLS" {
@@ -326,7 +360,7 @@ prepare_launcher() { # RUN_DIR ENV...
         CF_INSTANCE_CERT="$BATS_TEST_TMPDIR/id/instance.crt" CF_INSTANCE_KEY="$BATS_TEST_TMPDIR/id/instance.key"
     [ "${lines[-1]}" = "status 0" ] || { echo "$output" >&2; false; }
     [ ! -e "$run_dir/tls_identity" ]
-    ! grep -q inet_tls "$run_dir/node.args" "$run_dir/guest.args"
+    refute_grep inet_tls "$run_dir/node.args" "$run_dir/guest.args"
     # auto with no identity: the same.
     run prepare_launcher "$run_dir" ERLANG_CLUSTER_TLS=true \
         CF_INSTANCE_CERT="$BATS_TEST_TMPDIR/id/instance.crt" CF_INSTANCE_KEY="$BATS_TEST_TMPDIR/id/instance.key"
