@@ -14,8 +14,13 @@
 %% and key given, no verification) and through a plain gen_tcp socket, and the cipher alone
 %% (crypto's AES-256-GCM, which TLS 1.3 negotiates here, on the same 1 MB binary):
 %%   erl ... -s tls_dist_bench sockets CERTFILE KEYFILE MB
+%%
+%% setups/1, run in a hidden node (so that global takes no part): N connection set-ups to PEER
+%% (connect_node, then disconnect_node), each timed; prints the median and p95 in us and this
+%% VM's CPU time per set-up (whole OS process, 10 ms ticks over all N):
+%%   erl ... -hidden -s tls_dist_bench setups PEER N
 -module(tls_dist_bench).
--export([main/1, echo/0, sink/0, memory/0, sockets/1]).
+-export([main/1, echo/0, sink/0, memory/0, sockets/1, setups/1]).
 
 -define(KB, 1024).
 -define(MB, 1048576).
@@ -195,3 +200,41 @@ drain(_Recv, _S, Left) when Left =< 0 -> ok;
 drain(Recv, S, Left) ->
     {ok, B} = Recv(S, 0),
     drain(Recv, S, Left - byte_size(B)).
+
+setups([Peer, NAtom]) ->
+    N = list_to_integer(atom_to_list(NAtom)),
+    try
+        Cpu0 = process_cpu_ms(),
+        Samples = lists:sort([setup(Peer) || _ <- lists:seq(1, N)]),
+        Cpu = process_cpu_ms() - Cpu0,
+        io:format("setup_median_us\t0\t~B~n", [percentile(Samples, 50)]),
+        io:format("setup_p95_us\t0\t~B~n", [percentile(Samples, 95)]),
+        io:format("setup_cpu_ms_dialler\t0\t~.2f~n", [Cpu / N]),
+        halt(0)
+    catch Class:Reason:Stack ->
+        io:format(standard_error, "tls_dist_bench: ~p:~p ~p~n", [Class, Reason, Stack]),
+        halt(1)
+    end.
+
+%% This OS process's utime + stime (/proc/self/stat, in clock ticks of 10 ms), in ms: every
+%% thread, dirty schedulers included.
+process_cpu_ms() ->
+    {ok, Stat} = file:read_file("/proc/self/stat"),
+    [_, AfterComm] = binary:split(Stat, <<") ">>),
+    Fields = binary:split(AfterComm, <<" ">>, [global]),
+    (binary_to_integer(lists:nth(12, Fields)) + binary_to_integer(lists:nth(13, Fields))) * 10.
+
+setup(Peer) ->
+    T0 = erlang:monotonic_time(microsecond),
+    true = net_kernel:connect_node(Peer),
+    Us = erlang:monotonic_time(microsecond) - T0,
+    true = erlang:disconnect_node(Peer),
+    wait_gone(Peer, 100),
+    Us.
+
+wait_gone(Peer, 0) -> error({still_connected, Peer});
+wait_gone(Peer, Tries) ->
+    case lists:member(Peer, nodes(hidden)) of
+        false -> ok;
+        true -> timer:sleep(10), wait_gone(Peer, Tries - 1)
+    end.
