@@ -246,11 +246,16 @@ ssh_run_tls() {
     [ "${lines[-1]}" = "'relx-app@127.0.0.1'" ]
 }
 
+# The launcher's process has become the app's BEAM (every start style here execs it; a
+# release script runs short-lived BEAMs of its own before).
+app_beam_up() {
+    [[ "$(readlink "/proc/$INSTANCE_PID/exe" 2>/dev/null)" == */beam.smp ]]
+}
+
 # The app runs, unclustered: no -name, no ERL_AFLAGS, no agent, one line that says why.
 assert_started_unclustered() { # TEXT
-    wait_until 30 instance_beam_pid
-    local beam
-    beam=$(instance_beam_pid)
+    wait_until 30 app_beam_up
+    local beam=$INSTANCE_PID
     run grep -c '^ERL_AFLAGS=' <(tr '\0' '\n' <"/proc/$beam/environ")
     [ "$output" = 0 ]
     run grep -c -- '^-name$' <(tr '\0' '\n' <"/proc/$beam/cmdline")
@@ -375,7 +380,7 @@ prepare_launcher() { # RUN_DIR ENV...
     droplet_for erl-app compile-only
     launch_instance web0 --ip 127.0.0.1 --app-name erl-app --env ERLANG_CLUSTER_TLS=true \
         --env ERLANG_CLUSTER_TLS_ALLOW=other-app
-    wait_until 30 instance_beam_pid
+    wait_until 30 app_beam_up
     run grep '^erlang-cluster:' "$INSTANCE_LOG"
     [ "${#lines[@]}" -eq 1 ]
     [[ "$output" == *'ERLANG_CLUSTER_TLS_ALLOW: "other-app" has "other-app", which is not an app GUID or the word space; use comma-separated app GUIDs (cf app NAME --guid) and/or space for every app of this space'* ]]
