@@ -70,15 +70,17 @@ droplet_for_variant() { # FIXTURE FILE SED_EXPRESSION NAME
 }
 
 # tls_probe_rpc ID_DIR APP_NAME NODE MOD FUN ARGS: probe_rpc over TLS distribution with the
-# identity in ID_DIR (accepting APP_NAME's instances), as a guest: it does not listen.
+# identity in ID_DIR (accepting APP_NAME's instances), as a guest: epmd-less it does not
+# listen; with PROBE_EPMD=true it asks epmd.
 tls_probe_rpc() {
-    local id=$1 app=$2
+    local id=$1 app=$2 flags=(-start_epmd false -erl_epmd_port 9001 -dist_listen false)
+    [ "${PROBE_EPMD-}" != true ] || flags=()
     shift 2
     "$TLS_OPTFILE" --cert "$id/instance.crt" --key "$id/instance.key" --ca "$id/instance.crt" \
         --app "$(app_guid "$app")" >"$id/probe.optfile"
     in_ns env -i PATH=/usr/bin:/bin HOME="$PROBE_HOME" PROBE_NODE="$1" PROBE_CALL="{$2, $3, $4}" \
-        timeout 20 erl -noshell -hidden -name "probe$$-$RANDOM@127.0.0.1" -start_epmd false \
-        -erl_epmd_port 9001 -dist_listen false -proto_dist inet_tls \
+        timeout 20 erl -noshell -hidden -name "probe$$-$RANDOM@127.0.0.1" "${flags[@]}" \
+        -proto_dist inet_tls \
         -ssl_dist_optfile "$id/probe.optfile" -eval '
             Node = list_to_atom(os:getenv("PROBE_NODE")),
             {ok, Tokens, _} = erl_scan:string(os:getenv("PROBE_CALL") ++ "."),
@@ -147,6 +149,22 @@ droplet_cookie() {
     grep -qx "certfile $BATS_TEST_TMPDIR/id/instance.crt" "$run_dir/tls_identity"
     grep -qx "cafile $BATS_TEST_TMPDIR/id/instance.crt" "$run_dir/tls_identity"
     refute_grep 'PRIVATE KEY' "$run_dir"/*
+}
+
+@test "with TLS and ERLANG_CLUSTER_EPMD=true the node registers with epmd and speaks only TLS on the pinned port" {
+    droplet_for erl-app compile-only
+    issue_identity "$BATS_TEST_TMPDIR/id" erl-app
+    issue_identity "$BATS_TEST_TMPDIR/probe-id" erl-app
+    mapfile -t tls < <(tls_env "$BATS_TEST_TMPDIR/id")
+    launch_instance web0 --ip 127.0.0.1 --app-name erl-app "${tls[@]}" --env ERLANG_CLUSTER_EPMD=true
+    PROBE_EPMD=true # both probes ask epmd
+    wait_for_tls_node erl-app@127.0.0.1 "$BATS_TEST_TMPDIR/probe-id" erl-app "$(droplet_cookie)"
+    assert_tls_flags_once erl-app@127.0.0.1 "$BATS_TEST_TMPDIR/probe-id" erl-app
+    run in_ns epmd -names
+    [[ "$output" == *"name erl-app at port 9001"* ]]
+    run probe_rpc erl-app@127.0.0.1 erlang node '[]'
+    [ "$output" = no_connection ]
+    grep -q "^erlang-cluster: node erl-app@127.0.0.1, epmd with listen port 9001, mutual TLS with the instance identity" "$INSTANCE_LOG"
 }
 
 @test "with TLS a cf ssh shell's guest BEAMs get the guest optfile and reach the app over TLS" {
