@@ -122,7 +122,7 @@ TLS_OPTFILE := $(BUILD)/tests/tls-optfile
 $(TLS_OPTFILE): tests/integration/tls_optfile.c $(COMMON_OBJ) $(AGENT_LIB_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(EI_CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
-# tls-node-rpc: the agent's TLS channel (agent/tls_socket) against a real node.
+# tls-node-rpc: the agent's connection to a TLS node (agent/erlang_node, agent/dist_socket).
 TLS_NODE_RPC := $(BUILD)/tests/tls-node-rpc
 $(TLS_NODE_RPC): tests/integration/tls_node_rpc.c $(COMMON_OBJ) $(AGENT_LIB_OBJ)
 	@mkdir -p $(@D)
