@@ -146,6 +146,8 @@ droplet_cookie() {
     for f in tls_app.optfile tls_guest.optfile tls_identity; do
         [ "$(stat -c %a "$run_dir/$f")" = 600 ]
     done
+    # The agent read the record, reached its node over TLS and handed the name claim over.
+    wait_until 20 cmp -s "$run_dir/guest.args" "$run_dir/node.args"
     grep -qx "certfile $BATS_TEST_TMPDIR/id/instance.crt" "$run_dir/tls_identity"
     grep -qx "cafile $BATS_TEST_TMPDIR/id/instance.crt" "$run_dir/tls_identity"
     refute_grep 'PRIVATE KEY' "$run_dir"/*
