@@ -3,8 +3,9 @@
 //   accept  the first moment NODE_IP:PORT (the app node's distribution) accepts a TCP
 //           connection, found by trying it every millisecond (each try is closed at once;
 //           the trying stops at the first success)
-//   dial    the first connection that reaches a stand-in peer listening on PEER_IP:PORT
-//           (the app node dialling its first peer, asked by the agent); it is closed at once
+//   dial    the first connection to a stand-in peer listening on PEER_IP:PORT that sends
+//           something (the app node dialling its first peer, asked by the agent: its
+//           handshake); noted when it was accepted, closed at its first bytes
 // Prints one line "accept_ms dial_ms" (epoch milliseconds, microsecond fractions) and exits 0,
 // or exits 1 when either has not happened within TIMEOUT_MS.
 'use strict';
@@ -23,10 +24,16 @@ function finish() {
   process.exit(0);
 }
 
+// A dial sends the distribution handshake at once; the agent's own probes of a missing
+// peer's port connect and close without a byte, so they are not counted.
 const peer = net.createServer((sock) => {
-  if (dialMs === null) dialMs = now();
-  sock.destroy();
-  finish();
+  const acceptedMs = now();
+  sock.once('data', () => {
+    if (dialMs === null) dialMs = acceptedMs;
+    sock.destroy();
+    finish();
+  });
+  sock.on('error', () => sock.destroy());
 });
 peer.on('error', (e) => { process.stderr.write(`stand-in peer: ${e.message}\n`); process.exit(1); });
 
