@@ -353,7 +353,7 @@ enum http_result http_perform(struct http_client *client, const struct http_requ
     if (!build_headers(req, &headers)) {
         snprintf(resp->error, sizeof resp->error, "%s: out of memory", where);
     } else if (is_https(req->url) && !ensure_ca_bundle(client, ca_err, sizeof ca_err)) {
-        snprintf(resp->error, sizeof resp->error, "%s: %s", where, ca_err);
+        snprintf(resp->error, sizeof resp->error, "%s: %.300s", where, ca_err);
     } else if ((rc = set_options(client, req, headers, &body, errbuf)) != CURLE_OK) {
         snprintf(resp->error, sizeof resp->error, "%s: cannot set up request: %s", where,
                  curl_easy_strerror(rc));
