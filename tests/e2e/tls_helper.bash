@@ -8,7 +8,8 @@
 #                                    under a root, as Diego's) and a sibling CA under the same
 #                                    root for intruders; exports TLS_IDENTITY_CA
 #   tls_start_instance N [opts]      e2e_start_instance with an identity and
-#                                    ERLANG_CLUSTER_TLS=true (cf set-env: run time too)
+#                                    ERLANG_CLUSTER_TLS=true and $TLS_APP_ENV (cf set-env:
+#                                    at run time too)
 #   tls_rotate_identity N [opts]     Diego's rotation: a new certificate, same subject and
 #                                    SANs, both files replaced by atomic rename; opts go to
 #                                    instance-identity (e.g. --minutes 3)
@@ -51,10 +52,14 @@ tls_setup_identity() {
     export TLS_IDENTITY_CA=$dir/ca
 }
 
+# (TLS_APP_ENV: more NAME=VALUE words the app has set, e.g. the poll interval.)
 tls_start_instance() {
-    local n=$1
+    local n=$1 setting env=()
     shift
-    E2E_IDENTITY_CA=$TLS_IDENTITY_CA e2e_start_instance "$n" --env ERLANG_CLUSTER_TLS=true "$@"
+    for setting in ERLANG_CLUSTER_TLS=true ${TLS_APP_ENV:-}; do
+        env+=(--env "$setting")
+    done
+    E2E_IDENTITY_CA=$TLS_IDENTITY_CA e2e_start_instance "$n" "${env[@]}" "$@"
 }
 
 tls_identity_dir() {
