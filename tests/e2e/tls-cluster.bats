@@ -76,21 +76,38 @@ dial_intruder() {
     tls_node_eval 0 "io:format(\"~p~n\", [rpc:call(Node, net_kernel, connect_node, ['$(tls_intruder_node)'], 15000)]), halt()."
 }
 
-# refused KIND: the intruder pings instance 0's node and is refused, instance 0's node asked
-# to dial it is refused too, and the mesh is as it was.
+# refused KIND [REASON_ERE]: the intruder pings instance 0's node and is refused, instance
+# 0's node asked to dial it is refused too, and the mesh is as it was. With REASON_ERE, the
+# app's log (its TLS alerts) says why, in both directions: refused at the TLS layer.
 refused() {
+    local kind=$1 reason=${2:-} log before
     ensure_members
-    tls_intruder_start "$1" 0
+    log=$(e2e_agent_log 0)
+    before=$(stat -c %s "$log")
+    tls_intruder_start "$kind" 0
     run cat "$TLS_INTRUDER_HOME/ping"
     [ "$output" = "pang []" ]
     run dial_intruder
     [ "$output" = false ]
     mesh_intact
     tls_intruder_stop
+    [[ -z $reason ]] || foundation_wait 5 "instance 0's log to say why, as server and as client" \
+        logged_both_ways "$log" "$before" "$reason"
+}
+
+# logged_both_ways LOG OFFSET ERE: since OFFSET, LOG has a TLS alert the node generated as
+# server and one as client, each with a reason matching ERE (case aside).
+logged_both_ways() {
+    local since role
+    since=$(tail -c +"$(($2 + 1))" "$1")
+    for role in server client; do
+        grep -iA3 "TLS :\?$role: .*generated" <<<"$since" | grep -Eiq "$3" || return 1
+    done
 }
 
 @test "eureka: 4 instances with their instance identities mesh over mutual TLS; status says so" {
     local start n
+    grep -qF "mutual TLS with the instance identity (ERLANG_CLUSTER_TLS=true" "$E2E_DROPLET.staging.log"
     start=$(foundation_now)
     e2e_wait_full_mesh 90 0 1 2 3 >/dev/null
     e2e_report "TLS cold start of 4 (eureka): full mesh $(foundation_elapsed "$start") s after the last launch"
@@ -99,6 +116,7 @@ refused() {
     [ "$status" -eq 0 ]
     for n in 0 1 2 3; do
         foundation_wait 10 "instance $n's status to show TLS distribution" tls_status_ok "$n"
+        grep -qF "mutual TLS with the instance identity (ERLANG_CLUSTER_TLS=true" "$(e2e_agent_log "$n")"
     done
 }
 
@@ -135,24 +153,33 @@ refused() {
     [ "$(grep -caF "$canary" "$dist")" -eq 0 ]
 }
 
+@test "the intruders' yardstick: a node with a valid identity of this app at its own address is let in" {
+    ensure_members
+    tls_intruder_start app 0
+    run cat "$TLS_INTRUDER_HOME/ping"
+    [[ $output == "pong ["*"'$(tls_node_of 0)'"* ]]
+    tls_intruder_stop
+    foundation_wait 10 "the yardstick node to be gone from every view" mesh_intact
+}
+
 @test "a clear-text node with the right cookie is refused and the mesh stays as it was" {
     refused clear-text
 }
 
 @test "a TLS node with a valid instance certificate of another app is refused" {
-    refused other-app
+    refused other-app peer_is_not_an_allowed_app
 }
 
 @test "a TLS node with a certificate from another CA is refused" {
-    refused other-ca
+    refused other-ca 'unknown ca'
 }
 
 @test "a TLS node with an expired certificate is refused" {
-    refused expired
+    refused expired 'certificate expired'
 }
 
 @test "a TLS node whose certificate's IP SAN is not its address is refused" {
-    refused wrong-ip
+    refused wrong-ip 'peer_ip_san_is_not_its_address|hostname_check_failed'
 }
 
 @test "scaling out 4 -> 6 and back in over TLS" {

@@ -28,7 +28,8 @@
 #                                    expiry of instance N's current certificate
 #   tls_intruder_start KIND TARGET   an intruder node in slot $TLS_INTRUDER_SLOT pings
 #                                    instance TARGET's node (KIND: clear-text, other-app,
-#                                    other-ca, expired, wrong-ip)
+#                                    other-ca, expired, wrong-ip; or app, a valid identity of
+#                                    this app, which must be let in)
 #   tls_intruder_stop                it is gone
 #   tls_capture_start / _stop        tcpdump on the switch's bridge, all TCP to ports
 #                                    $E2E_DIST_PORT and $E2E_HTTP_PORT, into $TLS_CAPTURE
@@ -174,6 +175,7 @@ tls_intruder_identity() {
     app=$(tls_app_guid 0)
     ip=$(foundation_instance_ip "$TLS_INTRUDER_SLOT")
     case $kind in
+        app) ;;
         other-app) app=$TLS_OTHER_APP ;;
         other-ca) ca=$E2E_DIR/identity/other-ca ;;
         expired) extra=(--expired) ;;
