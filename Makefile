@@ -119,10 +119,10 @@ $(DNS_PROBE): tests/integration/dns_probe.c $(COMMON_OBJ) $(AGENT_LIB_OBJ)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(EI_CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
 # tls-optfile: prints the ssl_dist_optfile the launch step renders (tests/e2e/tls-dist.bats).
 TLS_OPTFILE := $(BUILD)/tests/tls-optfile
-$(TLS_OPTFILE): tests/integration/tls_optfile.c $(OBJ)/src/launch/tls_options.o
+$(TLS_OPTFILE): tests/integration/tls_optfile.c $(COMMON_OBJ) $(AGENT_LIB_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
-# tls-node-rpc: the agent's TLS channel (agent/tls_socket) against a real node.
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(EI_CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
+# tls-node-rpc: the agent's connection to a TLS node (agent/erlang_node, agent/dist_socket).
 TLS_NODE_RPC := $(BUILD)/tests/tls-node-rpc
 $(TLS_NODE_RPC): tests/integration/tls_node_rpc.c $(COMMON_OBJ) $(AGENT_LIB_OBJ)
 	@mkdir -p $(@D)

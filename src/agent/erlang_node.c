@@ -1,5 +1,6 @@
 /* The connection to the app node: a hidden C node (erl_interface) with a fresh name on every
- * connection, and the ticks it must answer between calls. */
+ * connection, over dist_socket (clear text or TLS), and the ticks it must answer between
+ * calls. */
 #include "agent/erlang_node.h"
 #include "agent/erlang_node_private.h"
 #include "common/clock.h"
@@ -51,9 +52,21 @@ int erlang_node_init(struct erlang_node *node, const char *target, int port, boo
     return 0;
 }
 
+void erlang_node_use_tls(struct erlang_node *node, struct tls_identity *id)
+{
+    if (node->tls)
+        tls_identity_free(&node->tls_identity);
+    node->tls_identity = *id;
+    memset(id, 0, sizeof *id);
+    node->tls = true;
+}
+
 void erlang_node_free(struct erlang_node *node)
 {
     erlang_node_disconnect(node);
+    if (node->tls)
+        tls_identity_free(&node->tls_identity);
+    node->tls = false;
     free(node->target);
     free(node->host);
     secret_free(node->cookie);
@@ -86,15 +99,14 @@ const char *erlang_node_error_text(int code)
     }
 }
 
-bool erlang_node_connection_closed(int fd)
+bool erlang_node_connection_closed(const struct erlang_node *node)
 {
-    char byte;
-    ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n > 0)
-        return false;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        return false;
-    return true;
+    return dist_socket_closed(&node->sock, node->fd);
+}
+
+bool erlang_node_input_pending(const struct erlang_node *node)
+{
+    return node->fd >= 0 && dist_socket_pending(&node->sock, node->fd);
 }
 
 int erlang_node_connect(struct erlang_node *node, unsigned timeout_ms, char *err, size_t errlen)
@@ -109,8 +121,10 @@ int erlang_node_connect(struct erlang_node *node, unsigned timeout_ms, char *err
     snprintf(alive, sizeof alive, "erlang-cluster-agent-%ld-%u-%08x", (long)getpid(),
              ++node->connects, nonce);
     snprintf(full, sizeof full, "%s@%s", alive, node->host);
-    if (ei_connect_xinit(&node->cnode, node->host, alive, full, NULL, node->cookie,
-                         (unsigned)(nonce | 1u)) < 0) {
+    /* No connection is open (fd < 0), so the setup holds none: set it afresh. */
+    dist_socket_setup_init(&node->sock, node->tls ? &node->tls_identity : NULL);
+    if (dist_socket_xinit(&node->cnode, node->host, alive, full, node->cookie,
+                          (unsigned)(nonce | 1u), &node->sock) < 0) {
         snprintf(err, errlen, "cannot set up C node %s: %s", full, erlang_node_error_text(erl_errno));
         return -1;
     }
@@ -121,8 +135,9 @@ int erlang_node_connect(struct erlang_node *node, unsigned timeout_ms, char *err
         fd = ei_connect_host_port_tmo(&node->cnode, node->host, node->port, timeout_ms);
     if (fd < 0) {
         int code = erl_errno;
-        const char *why = code == EIO ? "handshake refused (wrong cookie, or not an Erlang node)"
-                                      : erlang_node_error_text(code);
+        const char *why = node->sock.error[0] != '\0' ? node->sock.error
+                          : code == EIO ? "handshake refused (wrong cookie, or not an Erlang node)"
+                                        : erlang_node_error_text(code);
         if (node->epmd)
             snprintf(err, errlen, "cannot connect to app node %s via epmd: %s", node->target, why);
         else
@@ -149,7 +164,7 @@ int erlang_node_handle_input(struct erlang_node *node, char *err, size_t errlen)
     int r = ei_xreceive_msg_tmo(node->fd, &msg, &buf, 200);
     int code = erl_errno;
     ei_x_free(&buf);
-    if (r == ERL_ERROR && code == EIO && !erlang_node_connection_closed(node->fd))
+    if (r == ERL_ERROR && code == EIO && !erlang_node_connection_closed(node))
         return 0; /* a message ei does not handle: skipped */
     if (r == ERL_ERROR && code != ETIMEDOUT && code != EAGAIN) {
         snprintf(err, errlen, "connection to app node %s closed: %s", node->target,

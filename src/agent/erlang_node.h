@@ -1,11 +1,13 @@
 /* The Erlang side: a hidden C node (erl_interface) connected to the local app node, which it
  * asks for nodes() and has connect to missing peers. Every call is bounded by a timeout.
  * The connection is in erlang_node.c, the calls in erlang_rpc.c, the cookie probe in
- * erlang_probe.c. */
+ * erlang_probe.c; all of them speak through dist_socket (clear text or TLS). */
 #ifndef ECB_AGENT_ERLANG_NODE_H
 #define ECB_AGENT_ERLANG_NODE_H
 
+#include "agent/dist_socket.h"
 #include "common/strlist.h"
+#include "launch/tls_identity.h"
 
 #include <ei.h>
 #include <stdbool.h>
@@ -20,12 +22,19 @@ struct erlang_node {
     char *cookie;        /* secret */
     unsigned connects;   /* for a fresh C node name on every connection */
     int stop_fd;         /* readable means "stop waiting" (the loop's signalfd); -1: none */
+    bool tls;            /* TLS distribution with tls_identity (erlang_node_use_tls) */
+    struct tls_identity tls_identity;
+    struct dist_socket_setup sock; /* the connection's socket callbacks */
 };
 
 /* Copies its arguments; stop_fd starts at -1. Returns -1 with err set on bad input. */
 int erlang_node_init(struct erlang_node *node, const char *target, int port, bool epmd,
                      const char *cookie, char *err, size_t errlen);
 void erlang_node_free(struct erlang_node *node);
+
+/* From now on every connection to the app node and every probe of a peer speaks TLS with
+ * this identity, which the node takes over (*id is left empty). */
+void erlang_node_use_tls(struct erlang_node *node, struct tls_identity *id);
 
 /* Connects (if not connected) within timeout_ms. Returns 0, -1 with err set, or
  * ERLANG_NODE_SLOW when the attempt timed out: something is there but did not answer in time
@@ -58,17 +67,24 @@ int erlang_node_connect_peer(struct erlang_node *node, const char *peer, unsigne
 int erlang_node_abort_setup(struct erlang_node *node, const char *peer, unsigned timeout_ms,
                             char *err, size_t errlen);
 
+/* The connection holds input already decrypted (TLS): poll() on node->fd would not show it,
+ * so erlang_node_handle_input must be called before waiting on the fd. */
+bool erlang_node_input_pending(const struct erlang_node *node);
+
 /* The connection's fd is readable outside a call: answer ticks. Returns -1 when the
  * connection is gone (the node stopped or dropped us). */
 int erlang_node_handle_input(struct erlang_node *node, char *err, size_t errlen);
 
-/* Dials peer itself, with the app node's cookie, and tells apart a peer that refuses the
- * cookie (PEER_PROBE_COOKIE_REFUSED: it closed the connection on our challenge reply) from
- * one that does not answer. An accepted probe connection is closed at once. err says what
- * happened in every case but ACCEPTED. */
+/* Dials peer itself, with the app node's cookie (and over TLS with the node's identity when
+ * it runs TLS distribution), and tells apart a peer that refuses the cookie
+ * (PEER_PROBE_COOKIE_REFUSED: it closed the connection on our challenge reply), one refused
+ * at the TLS layer (PEER_PROBE_TLS_REFUSED: its certificate or ours not accepted, another
+ * app's node, say) and one that does not answer. An accepted probe connection is closed at
+ * once. err says what happened in every case but ACCEPTED. */
 enum peer_probe {
     PEER_PROBE_ACCEPTED,
     PEER_PROBE_COOKIE_REFUSED,
+    PEER_PROBE_TLS_REFUSED,
     PEER_PROBE_UNREACHABLE,
 };
 enum peer_probe erlang_node_probe_peer(struct erlang_node *node, const char *peer,

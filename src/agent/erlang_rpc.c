@@ -14,6 +14,8 @@
  * is none yet, ERLANG_NODE_STOPPED when the stop fd became readable first, -1 on error. */
 static int wait_for_input(const struct erlang_node *node, int64_t left_ms)
 {
+    if (erlang_node_input_pending(node))
+        return 1; /* decrypted already: the fd may never become readable for it */
     struct pollfd fds[2] = {{.fd = node->fd, .events = POLLIN},
                             {.fd = node->stop_fd, .events = POLLIN}};
     nfds_t count = node->stop_fd >= 0 ? 2 : 1;
@@ -71,7 +73,7 @@ static int rpc_call(struct erlang_node *node, const char *mod, const char *fun,
             continue;
         if (r == ERL_TIMEOUT)
             continue; /* the deadline check above reports it */
-        if (r < 0 && erl_errno == EIO && !erlang_node_connection_closed(node->fd))
+        if (r < 0 && erl_errno == EIO && !erlang_node_connection_closed(node))
             continue; /* a message ei does not handle: skipped */
         if (r < 0) {
             snprintf(err, errlen, "rpc %s:%s to %s: connection lost: %s", mod, fun, node->target,

@@ -71,6 +71,8 @@ static void write_status(struct loop_state *st)
         .last_discovery_at = st->last_discovery_at,
         .peers = &st->peers,
         .pid = (long)getpid(),
+        .tls_app = st->node->tls ? st->node->tls_identity.app_guid : NULL,
+        .tls_certfile = st->node->tls ? st->node->tls_identity.certfile : NULL,
     };
     char *json = status_to_json(&view);
     if (!json)
@@ -256,6 +258,10 @@ static bool wait_and_handle(struct loop_state *st, bool signalled)
     struct pollfd fds[2] = {{.fd = st->cfg->signal_fd, .events = POLLIN},
                             {.fd = st->node->fd, .events = POLLIN}};
     int nfds = erlang_node_connected(st->node) ? 2 : 1;
+    /* Input TLS has decrypted already never makes the fd readable: handle it first. */
+    bool pending = nfds == 2 && erlang_node_input_pending(st->node);
+    if (pending)
+        wait = 0;
     int r = poll(fds, (nfds_t)nfds, (int)wait);
     if (r < 0) {
         if (errno == EINTR)
@@ -275,7 +281,7 @@ static bool wait_and_handle(struct loop_state *st, bool signalled)
             return false;
         }
     }
-    if (nfds == 2 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
+    if (nfds == 2 && (pending || (fds[1].revents & (POLLIN | POLLHUP | POLLERR))))
         return handle_node_input(st);
     return true;
 }

@@ -28,7 +28,8 @@ static const struct peer *peer_named(const struct loop_state *st, const char *na
 /* A due peer that an earlier attempt did not connect (or that refused our cookie) is dialled
  * by the agent itself first: the app node's connect_node only says false, and a peer with
  * another cookie would log a refusal for every attempt. Returns false when the peer refused
- * our cookie: it is not asked for again until its long retry interval has passed. */
+ * our cookie (it is not asked for again until its long retry interval has passed) or refused
+ * at the TLS layer. */
 static bool worth_connecting(struct loop_state *st, const char *name)
 {
     const struct peer *p = peer_named(st, name);
@@ -44,6 +45,15 @@ static bool worth_connecting(struct loop_state *st, const char *name)
                               "app with cluster name %s); not connecting, retrying every %d "
                               "min; give both the same ERLANG_CLUSTER_COOKIE to join them",
                      err, st->cfg->cluster, COOKIE_REFUSED_RETRY_MS / 60000);
+        return false;
+    case PEER_PROBE_TLS_REFUSED:
+        /* Not its cookie: its certificate or ours (another app's node, or a CA or allow list
+         * that differs). Rotation may change that, so the usual backoff applies. */
+        note_error(st, PEER_ERR, "%s", err);
+        if (now - st->peer_error_logged_at >= REPEAT_LOG_MS) {
+            LOG_WARN(st->log, "%s; not connecting", err);
+            st->peer_error_logged_at = now;
+        }
         return false;
     case PEER_PROBE_ACCEPTED:
         if (peer_set_clear_cookie_refused(&st->peers, name))

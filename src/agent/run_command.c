@@ -12,6 +12,7 @@
 #include "common/secret.h"
 #include "discovery/registry.h"
 #include "launch/run_dir.h"
+#include "launch/tls_identity.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +48,8 @@ struct run {
     char *cookie; /* secret */
     int signal_fd;
     struct registry_backend reg;
+    struct tls_identity tls; /* when tls_on, until the node takes it over */
+    bool tls_on;
     struct erlang_node node;
     bool node_ready;
 };
@@ -299,6 +302,26 @@ static bool set_up_discovery(struct run *run, const struct log_sink *log)
     return true;
 }
 
+/* TLS distribution or clear text, as prepare recorded for the app node. An unreadable record
+ * ends the run: the node runs TLS and must not be dialled in clear text. */
+static bool choose_distribution(struct run *run, const struct log_sink *log)
+{
+    char err[1024];
+    int rc = tls_identity_read(run->run_dir, &run->tls, err, sizeof err);
+    if (rc < 0) {
+        LOG_ERROR(log, "%s; this instance stays unclustered (the agent does not dial a TLS node "
+                       "in clear text)", err);
+        return false;
+    }
+    run->tls_on = rc == 1;
+    if (run->tls_on)
+        LOG_INFO(log, "distribution: TLS with the instance identity (app %s, certificate %s)",
+                 run->tls.app_guid, run->tls.certfile);
+    else
+        LOG_INFO(log, "distribution: clear text");
+    return true;
+}
+
 static bool set_up_erlang_node(struct run *run, const struct log_sink *log)
 {
     char err[1024];
@@ -307,6 +330,9 @@ static bool set_up_erlang_node(struct run *run, const struct log_sink *log)
         LOG_ERROR(log, "%s", err);
         return false;
     }
+    if (run->tls_on)
+        erlang_node_use_tls(&run->node, &run->tls);
+    run->tls_on = false;
     run->node_ready = true;
     return true;
 }
@@ -336,6 +362,8 @@ static void run_free(struct run *run)
 {
     if (run->node_ready)
         erlang_node_free(&run->node);
+    if (run->tls_on)
+        tls_identity_free(&run->tls);
     if (run->reg.destroy)
         run->reg.destroy(run->reg.state);
     secret_free(run->cookie);
@@ -355,7 +383,8 @@ int run_command(int argc, char **argv)
     struct run run = {.exit_code = 1, .lock_fd = -1, .signal_fd = -1, .node = {.fd = -1}};
     if (parse_run_options(argc, argv, &run.opts) != 0)
         return 2;
-    if (load_config(&run, &log) && claim_run_dir(&run, &log) && identify_app_node(&run, &log) &&
+    if (load_config(&run, &log) && claim_run_dir(&run, &log) && choose_distribution(&run, &log) &&
+        identify_app_node(&run, &log) &&
         take_signals(&run, &log) && set_up_discovery(&run, &log) &&
         set_up_erlang_node(&run, &log))
         run.exit_code = run_loop(&run, &log);

@@ -1,4 +1,5 @@
 #include "agent/status.h"
+#include "agent/cert_expiry.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -80,6 +81,19 @@ static bool add_peers(cJSON *root, const struct peer_set *set)
            cJSON_AddNumberToObject(root, "peers_connected", (double)connected);
 }
 
+/* How the agent and the app node speak distribution. */
+static bool add_distribution(cJSON *root, const struct agent_status *s)
+{
+    cJSON *dist = cJSON_AddObjectToObject(root, "distribution");
+    if (!dist)
+        return false;
+    if (!s->tls_app)
+        return cJSON_AddStringToObject(dist, "mode", "clear") != NULL;
+    return cJSON_AddStringToObject(dist, "mode", "tls") &&
+           cJSON_AddStringToObject(dist, "app", s->tls_app) &&
+           cJSON_AddStringToObject(dist, "certfile", or_empty(s->tls_certfile));
+}
+
 char *status_to_json(const struct agent_status *s)
 {
     cJSON *root = cJSON_CreateObject();
@@ -99,7 +113,8 @@ char *status_to_json(const struct agent_status *s)
               add_time(root, "last_discovery_at", s->last_discovery_at) &&
               (s->last_error ? cJSON_AddStringToObject(root, "last_error", s->last_error) != NULL
                              : cJSON_AddNullToObject(root, "last_error") != NULL) &&
-              add_time(root, "last_error_at", s->last_error_at) && add_peers(root, s->peers);
+              add_time(root, "last_error_at", s->last_error_at) &&
+              add_distribution(root, s) && add_peers(root, s->peers);
     char *text = ok ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
     return text;
@@ -109,6 +124,25 @@ static const char *str(const cJSON *root, const char *key)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
     return cJSON_IsString(item) ? item->valuestring : "-";
+}
+
+/* The distribution line; a TLS certificate's expiry from the file as it is now. An agent of
+ * an earlier release wrote no "distribution": nothing to say. */
+static void print_distribution(const cJSON *root, FILE *out)
+{
+    const cJSON *dist = cJSON_GetObjectItemCaseSensitive(root, "distribution");
+    if (!cJSON_IsObject(dist))
+        return;
+    if (strcmp(str(dist, "mode"), "tls") != 0) {
+        fprintf(out, "distribution: clear text\n");
+        return;
+    }
+    char until[32], why[512];
+    if (cert_expiry_read(str(dist, "certfile"), until, sizeof until, why, sizeof why) == 0)
+        fprintf(out, "distribution: TLS (instance identity, app %s, certificate valid until %s)\n",
+                str(dist, "app"), until);
+    else
+        fprintf(out, "distribution: TLS (instance identity, app %s; %s)\n", str(dist, "app"), why);
 }
 
 int status_print(const char *json, FILE *out, char *err, size_t errlen)
@@ -137,7 +171,9 @@ int status_print(const char *json, FILE *out, char *err, size_t errlen)
     fprintf(out, "\nregistry:     %s", str(root, "registry"));
     if (strcmp(str(root, "last_discovery_at"), "-") != 0)
         fprintf(out, ", last discovery %s", str(root, "last_discovery_at"));
-    fprintf(out, "\npeers:        %.0f connected of %.0f wanted\n",
+    fputc('\n', out);
+    print_distribution(root, out);
+    fprintf(out, "peers:        %.0f connected of %.0f wanted\n",
             cJSON_IsNumber(connected) ? connected->valuedouble : 0.0,
             cJSON_IsNumber(wanted) ? wanted->valuedouble : 0.0);
     const cJSON *peers = cJSON_GetObjectItemCaseSensitive(root, "peers");

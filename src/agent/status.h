@@ -25,6 +25,8 @@ struct agent_status {
     time_t last_discovery_at;    /* 0 when never */
     const struct peer_set *peers;
     long pid;
+    const char *tls_app;         /* TLS distribution for this app GUID; NULL: clear text */
+    const char *tls_certfile;    /* the instance certificate (status reads its expiry) */
 };
 
 /* The last error shown by `status`, with what kind of condition caused it, so that it is
@@ -51,7 +53,8 @@ void status_error_clear(struct status_error *e, enum status_error_kind kind);
 /* JSON text (malloc'd) of the view. */
 char *status_to_json(const struct agent_status *status);
 
-/* Prints a status.json text for people. Returns -1 with err set when it does not parse. */
+/* Prints a status.json text for people, the certificate's expiry read from its file now.
+ * Returns -1 with err set when it does not parse. */
 int status_print(const char *json, FILE *out, char *err, size_t errlen);
 
 #endif

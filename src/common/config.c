@@ -57,6 +57,16 @@ const char *start_style_name(enum start_style style)
     return "unknown";
 }
 
+const char *cluster_tls_name(enum cluster_tls tls)
+{
+    switch (tls) {
+    case CLUSTER_TLS_OFF: return "false";
+    case CLUSTER_TLS_ON: return "true";
+    case CLUSTER_TLS_AUTO: return "auto";
+    }
+    return "unknown";
+}
+
 /* Cluster names follow the registry's app-name rule: [0-9A-Za-z.-]. */
 static char *cluster_name_from_app(const char *app_name)
 {
@@ -111,6 +121,12 @@ static int resolve_instance(char *const *env, struct config *cfg, char *err, siz
         if (config_dup(&cfg->instance_guid, guid, err, errlen) != 0)
             return -1;
     }
+    /* The instance identity's files; whether they are usable is the launch step's call. */
+    const char *cert = env_lookup(env, "CF_INSTANCE_CERT");
+    const char *key = env_lookup(env, "CF_INSTANCE_KEY");
+    if ((cert != NULL && *cert != '\0' && config_dup(&cfg->instance_cert, cert, err, errlen) != 0) ||
+        (key != NULL && *key != '\0' && config_dup(&cfg->instance_key, key, err, errlen) != 0))
+        return -1;
     const char *index = env_lookup(env, "CF_INSTANCE_INDEX");
     if (index != NULL && *index != '\0') {
         struct picked p = {.value = index, .source = SOURCE_ENV};
@@ -168,6 +184,7 @@ static int read_platform(const struct config_inputs *in, struct config *cfg,
     cfg->app_name = app.name;
     cfg->app_id = app.id;
     cfg->process_type = app.process_type;
+    cfg->space_id = app.space_id;
     cfg->app_uris = app.uris;
     return vcap_services_parse(env_lookup(in->env, "VCAP_SERVICES"), services, err,
                                errlen);
@@ -228,6 +245,26 @@ static int resolve_choices(const struct config_layers *l, struct config *cfg, ch
                             errlen) != 0)
         return -1;
     cfg->start_style = (enum start_style)choice;
+    return 0;
+}
+
+/* TLS distribution: the mode, the CA file and the peers allowed besides this app. Whether
+ * the identity is there is decided at launch (launch/tls_setup.c). */
+static int resolve_tls(const struct config_layers *l, struct config *cfg, char *err,
+                       size_t errlen)
+{
+    struct picked p;
+    int mode = CLUSTER_TLS_OFF;
+    pick_into(l, cfg, FIELD_TLS, &p);
+    if (config_parse_tls_mode(&p, &mode, err, errlen) != 0)
+        return -1;
+    cfg->tls = (enum cluster_tls)mode;
+    pick_into(l, cfg, FIELD_TLS_CA_FILE, &p);
+    if (p.value != NULL && config_parse_tls_ca_file(&p, &cfg->tls_ca_file, err, errlen) != 0)
+        return -1;
+    pick_into(l, cfg, FIELD_TLS_ALLOW, &p);
+    if (p.value != NULL && config_parse_tls_allow(&p, &cfg->tls_allow, err, errlen) != 0)
+        return -1;
     return 0;
 }
 
@@ -334,6 +371,7 @@ static int resolve(const struct config_inputs *in, const struct config_layers *l
         resolve_distribution(l, cfg, err, errlen) != 0 ||
         resolve_intervals(l, cfg, err, errlen) != 0 ||
         resolve_choices(l, cfg, err, errlen) != 0 ||
+        resolve_tls(l, cfg, err, errlen) != 0 ||
         resolve_discovery_inputs(l, cfg, err, errlen) != 0 ||
         resolve_names(l, cfg, err, errlen) != 0 ||
         resolve_cookie(l, cfg, services, err, errlen) != 0 ||
@@ -382,6 +420,11 @@ void config_free(struct config *cfg)
     free(cfg->app_name);
     free(cfg->app_id);
     free(cfg->process_type);
+    free(cfg->space_id);
+    free(cfg->tls_ca_file);
+    free(cfg->tls_allow);
+    free(cfg->instance_cert);
+    free(cfg->instance_key);
     if (cfg->app_uris != NULL)
         for (char **u = cfg->app_uris; *u != NULL; u++)
             free(*u);

@@ -36,6 +36,10 @@ enum discovery_mode {
 /* How the app's BEAM is started; AUTO lets the launch step detect it from the start command. */
 enum start_style { START_STYLE_AUTO, START_STYLE_ERL, START_STYLE_MIX_RELEASE, START_STYLE_RELX };
 
+/* ERLANG_CLUSTER_TLS: whether distribution runs over mutual TLS with the instance identity;
+ * AUTO decides at launch (on when the identity files exist). */
+enum cluster_tls { CLUSTER_TLS_OFF, CLUSTER_TLS_ON, CLUSTER_TLS_AUTO };
+
 /* Accepted ranges, shared with messages and docs. */
 #define CONFIG_PORT_MIN 1024
 #define CONFIG_PORT_MAX 65535
@@ -77,6 +81,11 @@ struct config {
     char *process_types;                 /* ERLANG_CLUSTER_PROCESS_TYPES, comma-separated */
     enum log_level log_level;            /* ERLANG_CLUSTER_LOG_LEVEL */
     enum start_style start_style;        /* ERLANG_CLUSTER_START_STYLE */
+    enum cluster_tls tls;                /* ERLANG_CLUSTER_TLS */
+    char *tls_ca_file;                   /* ERLANG_CLUSTER_TLS_CA_FILE, absolute; NULL: the
+                                            instance certificate file (its issuer) */
+    char *tls_allow;                     /* ERLANG_CLUSTER_TLS_ALLOW: lower-case app GUIDs
+                                            and/or "space", comma-separated; NULL: none */
 
     char *cookie;                        /* secret; NULL when only the droplet's file has it */
     char *cookie_service;                /* binding that gave the cookie, when source SERVICE */
@@ -88,12 +97,15 @@ struct config {
     char *app_name;
     char *app_id;
     char *process_type;                  /* run time only */
+    char *space_id;                      /* the app's space (TLS_ALLOW=space) */
     char **app_uris;                     /* NULL-terminated, never NULL after resolution */
 
     /* Run time only, from the platform's CF_INSTANCE_* / INSTANCE_GUID. */
     char *instance_ip;                   /* CF_INSTANCE_INTERNAL_IP */
     char *instance_guid;                 /* INSTANCE_GUID or CF_INSTANCE_GUID */
     int instance_index;                  /* CF_INSTANCE_INDEX, -1 when unknown */
+    char *instance_cert;                 /* CF_INSTANCE_CERT: the identity's chain file */
+    char *instance_key;                  /* CF_INSTANCE_KEY: its key file */
 
     bool has_registry;
     struct registry_binding registry;
@@ -133,4 +145,5 @@ const char *discovery_mode_name(enum discovery_mode mode);
  * [0-9A-Za-z.-] replaced by '-', upper-cased (as the server would). malloc'd. */
 char *registry_app_name(const char *cluster_name);
 const char *start_style_name(enum start_style style);
+const char *cluster_tls_name(enum cluster_tls tls);
 #endif

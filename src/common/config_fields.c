@@ -20,6 +20,9 @@ static const char *const field_variables[FIELD_COUNT] = {
     [FIELD_LOG_LEVEL] = "ERLANG_CLUSTER_LOG_LEVEL",
     [FIELD_START_STYLE] = "ERLANG_CLUSTER_START_STYLE",
     [FIELD_DNS_SERVERS] = "ERLANG_CLUSTER_DNS_SERVERS",
+    [FIELD_TLS] = "ERLANG_CLUSTER_TLS",
+    [FIELD_TLS_CA_FILE] = "ERLANG_CLUSTER_TLS_CA_FILE",
+    [FIELD_TLS_ALLOW] = "ERLANG_CLUSTER_TLS_ALLOW",
 };
 
 /* Compiled-in fallbacks, used when no input sets a value. NULL: derived or none. */
@@ -34,6 +37,7 @@ static const char *const builtin_defaults[FIELD_COUNT] = {
     [FIELD_PROCESS_TYPES] = "web",
     [FIELD_LOG_LEVEL] = "info",
     [FIELD_START_STYLE] = "auto",
+    [FIELD_TLS] = "false",
 };
 
 /* One line each for `erlang-cluster-agent --help`; the default is added from the table above. */
@@ -55,6 +59,12 @@ static const char *const field_help[FIELD_COUNT] = {
     [FIELD_LOG_LEVEL] = "error|warn|info|debug",
     [FIELD_START_STYLE] = "auto|erl|mix-release|relx; read by prepare",
     [FIELD_DNS_SERVERS] = "dns mode: servers to ask, ip[:port],... (default: /etc/resolv.conf)",
+    [FIELD_TLS] = "false|true|auto: mutual TLS distribution with the instance identity "
+                  "(auto: when CF_INSTANCE_CERT/KEY exist; the planned default)",
+    [FIELD_TLS_CA_FILE] = "TLS: absolute path of the issuers a peer must chain to "
+                          "(default: the instance certificate's own issuer)",
+    [FIELD_TLS_ALLOW] = "TLS: more app GUIDs that may join, comma-separated, or space "
+                        "(default: this app only)",
 };
 
 const char *config_field_help(enum config_field field)

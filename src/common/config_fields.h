@@ -22,6 +22,9 @@ enum config_field {
     FIELD_LOG_LEVEL,
     FIELD_START_STYLE,
     FIELD_DNS_SERVERS,
+    FIELD_TLS,
+    FIELD_TLS_CA_FILE,
+    FIELD_TLS_ALLOW,
     FIELD_COUNT
 };
 

@@ -228,3 +228,64 @@ int config_parse_dns_query(const struct picked *p, char **out, char *err, size_t
                                 "use a host name such as my-app.apps.internal");
     return config_dup(out, p->value, err, errlen);
 }
+
+int config_parse_tls_mode(const struct picked *p, int *out, char *err, size_t errlen)
+{
+    static const char *const accepted = "use false, true or auto (auto: on when the instance "
+                                        "identity CF_INSTANCE_CERT/KEY exists)";
+    bool on = false;
+    char ignored[8];
+    if (strcasecmp(p->value, "auto") == 0) {
+        *out = 2;
+        return 0;
+    }
+    if (config_parse_bool(p, &on, ignored, sizeof ignored) != 0)
+        return config_bad_value(err, errlen, p, "is not a known value", accepted);
+    *out = on ? 1 : 0;
+    return 0;
+}
+
+int config_parse_tls_ca_file(const struct picked *p, char **out, char *err, size_t errlen)
+{
+    static const char *const accepted = "use the absolute path of a PEM file of CA "
+                                        "certificates, in printable ASCII";
+    if (p->value[0] != '/')
+        return config_bad_value(err, errlen, p, "is not an absolute path", accepted);
+    for (const unsigned char *c = (const unsigned char *)p->value; *c; c++)
+        if (*c < 0x20 || *c > 0x7e)
+            return config_bad_value(err, errlen, p, "has characters other than printable ASCII",
+                                    accepted);
+    return config_dup(out, p->value, err, errlen);
+}
+
+/* 8-4-4-4-12 hex digits, as `cf app --guid` prints. */
+static bool guid_valid(const char *s)
+{
+    static const size_t groups[] = {8, 4, 4, 4, 12};
+    for (size_t g = 0; g < 5; g++) {
+        for (size_t i = 0; i < groups[g]; i++, s++)
+            if (!isxdigit((unsigned char)*s))
+                return false;
+        if (*s != (g < 4 ? '-' : '\0'))
+            return false;
+        s++;
+    }
+    return true;
+}
+
+static bool tls_allow_entry_valid(const char *entry)
+{
+    return strcasecmp(entry, "space") == 0 || guid_valid(entry);
+}
+
+int config_parse_tls_allow(const struct picked *p, char **out, char *err, size_t errlen)
+{
+    if (parse_list(p, tls_allow_entry_valid, "an app GUID or the word space",
+                   "use comma-separated app GUIDs (cf app NAME --guid) and/or space for every "
+                   "app of this space",
+                   out, err, errlen) != 0)
+        return -1;
+    for (char *c = *out; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return 0;
+}

@@ -32,6 +32,14 @@ int config_parse_choice(const struct picked *p, const char *const *names, size_t
 int config_parse_process_types(const struct picked *p, char **out, char *err, size_t errlen);
 int config_parse_peers(const struct picked *p, char **out, char *err, size_t errlen);
 int config_parse_dns_servers(const struct picked *p, char **out, char *err, size_t errlen);
+/* ERLANG_CLUSTER_TLS: false|true|auto (booleans also as 1/0, yes/no). */
+int config_parse_tls_mode(const struct picked *p, int *out, char *err, size_t errlen);
+/* ERLANG_CLUSTER_TLS_CA_FILE: an absolute path of printable ASCII (the optfile is read as
+ * Latin-1). */
+int config_parse_tls_ca_file(const struct picked *p, char **out, char *err, size_t errlen);
+/* ERLANG_CLUSTER_TLS_ALLOW: app GUIDs (8-4-4-4-12 hex digits) and/or the word space,
+ * comma-separated; written back in lower case. */
+int config_parse_tls_allow(const struct picked *p, char **out, char *err, size_t errlen);
 int config_parse_dns_query(const struct picked *p, char **out, char *err, size_t errlen);
 
 #endif

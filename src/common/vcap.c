@@ -93,6 +93,7 @@ void vcap_application_free(struct vcap_application *app)
     free(app->name);
     free(app->id);
     free(app->process_type);
+    free(app->space_id);
     free_string_list(app->uris);
     memset(app, 0, sizeof *app);
 }
@@ -127,7 +128,8 @@ int vcap_application_parse(const char *json, struct vcap_application *app, char 
     else
         free(name);
     if (vcap_optional_string(root, "application_id", where, &app->id, err, errlen) != 0 ||
-        vcap_optional_string(root, "process_type", where, &app->process_type, err, errlen) != 0)
+        vcap_optional_string(root, "process_type", where, &app->process_type, err, errlen) != 0 ||
+        vcap_optional_string(root, "space_id", where, &app->space_id, err, errlen) != 0)
         goto done;
     const char *uri_key =
         cJSON_GetObjectItemCaseSensitive(root, "application_uris") != NULL ? "application_uris"

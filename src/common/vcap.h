@@ -11,6 +11,7 @@ struct vcap_application {
     char *name;         /* application_name, else name; NULL when absent */
     char *id;           /* application_id */
     char *process_type; /* process_type (run time) */
+    char *space_id;     /* space_id */
     char **uris;        /* application_uris, else uris; NULL-terminated, never NULL */
 };
 

@@ -5,6 +5,7 @@
 #include "launch/run_dir.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,8 +61,14 @@ int launch_render_env_file(const struct launch_plan *plan, struct strbuf *out)
         rc |= append_export(out, "VMARGS_PATH", vm_args);
         /* Not for the app: relx would add a second -erl_epmd_port, and a VM given the flag
          * twice ignores it (the node then listens on a random port). In other shells it
-         * lets relx's ping/rpc/eval reach the epmd-less node. */
-        if (!plan->launcher && !plan->cfg->epmd)
+         * lets relx's ping/rpc/eval reach the epmd-less node through erl_call. With TLS,
+         * erl_call (a C node in clear text) cannot: USE_NODETOOL makes relx use a BEAM,
+         * which reads guest.args (so no ERL_DIST_PORT: its -erl_epmd_port would be the
+         * second). */
+        bool tls = plan->tls != NULL && plan->tls->outcome == TLS_OUTCOME_ON;
+        if (!plan->launcher && tls)
+            rc |= append_export(out, "USE_NODETOOL", "1");
+        else if (!plan->launcher && !plan->cfg->epmd)
             rc |= strbuf_appendf(out, "export ERL_DIST_PORT='%d'\n", plan->cfg->dist_port);
     }
     return rc ? -1 : 0;

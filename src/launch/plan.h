@@ -1,4 +1,4 @@
-/* What the launch step has settled (config, name, start style, cookie) and for which shell:
+/* What the launch step has settled (config, name, start style, cookie, TLS) and for which shell:
  * everything the run dir's files are written from. */
 #ifndef ECB_LAUNCH_PLAN_H
 #define ECB_LAUNCH_PLAN_H
@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "common/config.h"
+#include "launch/tls_setup.h"
 
 struct launch_plan {
     const char *run_dir;        /* absolute, without a ' */
@@ -16,6 +17,7 @@ struct launch_plan {
     enum start_style style;     /* never START_STYLE_AUTO */
     const char *release_script; /* relx in the launcher: the release's bin/ script */
     const char *cookie;         /* the settled cookie (Mix releases take it from env.sh) */
+    const struct tls_decision *tls; /* TLS_OUTCOME_ON or CLEAR (never UNCLUSTERED) */
 };
 
 #endif

@@ -18,6 +18,7 @@
 #include "launch/run_dir.h"
 #include "launch/settle_cookie.h"
 #include "launch/start_style.h"
+#include "launch/tls_setup.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -65,6 +66,7 @@ struct prepare_state {
     enum start_style style;
     char *release_script;
     char *cookie;
+    struct tls_decision tls;
 };
 
 static void prepare_state_free(struct prepare_state *st)
@@ -73,6 +75,7 @@ static void prepare_state_free(struct prepare_state *st)
         config_free(&st->cfg);
     free(st->release_script);
     secret_free(st->cookie);
+    tls_decision_free(&st->tls);
 }
 
 /* The start style: ERLANG_CLUSTER_START_STYLE unless auto, else detected from the start
@@ -165,6 +168,32 @@ static int run_dir_usable(const char *run_dir, char *err, size_t errlen)
     return 0;
 }
 
+/* TLS distribution on, off, or impossible (PREPARE_NOT_CLUSTERED with the line in err). A
+ * release the launcher starts must carry ssl: its root is two levels above its script. */
+static int decide_tls(struct prepare_state *st, char *err, size_t errlen)
+{
+    char *root = NULL;
+    if (st->release_script != NULL && st->style != START_STYLE_ERL) {
+        root = strdup(st->release_script);
+        if (root == NULL)
+            return set_error(err, errlen, "out of memory");
+        for (int up = 0; up < 2; up++) {
+            char *slash = strrchr(root, '/');
+            if (slash != NULL && slash != root)
+                *slash = '\0';
+        }
+    }
+    int rc = tls_decide(&st->cfg, root, &st->tls, err, errlen);
+    free(root);
+    if (rc != 0)
+        return PREPARE_FAILED;
+    if (st->tls.outcome == TLS_OUTCOME_UNCLUSTERED) {
+        set_error(err, errlen, LOG_PREFIX "%s", st->tls.line);
+        return PREPARE_NOT_CLUSTERED;
+    }
+    return PREPARE_CLUSTERED;
+}
+
 static int prepare(const struct prepare_request *req, char *const *env,
                    struct prepare_state *st, char *err, size_t errlen)
 {
@@ -174,13 +203,18 @@ static int prepare(const struct prepare_request *req, char *const *env,
     if (wanted != PREPARE_CLUSTERED)
         return wanted;
     if (name_the_node(st, err, errlen) != 0 || run_dir_usable(req->run_dir, err, errlen) != 0 ||
-        choose_start_style(req, st, err, errlen) != 0 ||
-        launch_ensure_run_dir(req->run_dir, err, errlen) != 0 ||
+        choose_start_style(req, st, err, errlen) != 0)
+        return PREPARE_FAILED;
+    wanted = decide_tls(st, err, errlen);
+    if (wanted != PREPARE_CLUSTERED)
+        return wanted;
+    if (launch_ensure_run_dir(req->run_dir, err, errlen) != 0 ||
         launch_settle_cookie(&st->cfg, env_lookup(env, "HOME"), &st->cookie, err, errlen) != 0)
         return PREPARE_FAILED;
     struct launch_plan plan = {.run_dir = req->run_dir, .launcher = req->launcher, .env = env,
                                .cfg = &st->cfg, .node_name = st->node_name, .style = st->style,
-                               .release_script = st->release_script, .cookie = st->cookie};
+                               .release_script = st->release_script, .cookie = st->cookie,
+                               .tls = &st->tls};
     return launch_write_files(&plan, err, errlen) == 0 ? PREPARE_CLUSTERED : PREPARE_FAILED;
 }
 
@@ -242,14 +276,18 @@ static void print_outcome(int status, const struct prepare_request *req,
         const char *cookie_from = st->cfg.cookie
                                       ? config_source_name(st->cfg.source[FIELD_COOKIE])
                                       : "the droplet";
+        /* With ERLANG_CLUSTER_TLS true or auto, the line says what this start decided. */
+        const char *tls_sep = st->tls.line[0] ? ", " : "";
         if (st->cfg.epmd)
-            printf(LOG_PREFIX "node %s, epmd with listen port %d, start style %s, cookie "
+            printf(LOG_PREFIX "node %s, epmd with listen port %d%s%s, start style %s, cookie "
                    "from %s\n",
-                   st->node_name, st->cfg.dist_port, start_style_name(st->style), cookie_from);
+                   st->node_name, st->cfg.dist_port, tls_sep, st->tls.line,
+                   start_style_name(st->style), cookie_from);
         else
-            printf(LOG_PREFIX "node %s, epmd-less distribution port %d, start style %s, "
+            printf(LOG_PREFIX "node %s, epmd-less distribution port %d%s%s, start style %s, "
                    "cookie from %s\n",
-                   st->node_name, st->cfg.dist_port, start_style_name(st->style), cookie_from);
+                   st->node_name, st->cfg.dist_port, tls_sep, st->tls.line,
+                   start_style_name(st->style), cookie_from);
     }
 }
 

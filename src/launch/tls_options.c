@@ -1,5 +1,7 @@
 #include "launch/tls_options.h"
 
+#include "launch/tls_identity.h"
+
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -108,23 +110,9 @@ static bool check_path(const char *what, const char *path, char *err, size_t err
     return true;
 }
 
-static bool is_guid(const char *s)
-{
-    static const int groups[] = {8, 4, 4, 4, 12};
-    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
-        for (int i = 0; i < groups[g]; i++, s++)
-            if (!isxdigit((unsigned char)*s))
-                return false;
-        if (*s != (g + 1 < sizeof groups / sizeof groups[0] ? '-' : '\0'))
-            return false;
-        s++;
-    }
-    return true;
-}
-
 static bool check_guid(const char *what, const char *guid, char *err, size_t errlen)
 {
-    if (guid == NULL || !is_guid(guid)) {
+    if (guid == NULL || !tls_identity_guid_valid(guid)) {
         snprintf(err, errlen,
                  "TLS distribution: %s '%s' is not a GUID (8-4-4-4-12 hex digits, as cf app "
                  "--guid prints)",

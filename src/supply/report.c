@@ -124,6 +124,27 @@ static void report_cookie(FILE *out, const struct config *cfg, const struct cook
                    cfg->cookie_service);
 }
 
+/* The distribution's mode in words: the instance identity exists only at run time, so with
+ * auto (and with true, whose failure leaves the app unclustered) the launch step decides. */
+static void report_tls(const struct config *cfg, char *out, size_t outlen)
+{
+    const char *from = config_source_name(cfg->source[FIELD_TLS]);
+    switch (cfg->tls) {
+    case CLUSTER_TLS_ON:
+        snprintf(out, outlen, "mutual TLS with the instance identity (ERLANG_CLUSTER_TLS=true "
+                 "from %s; peers: %s)", from,
+                 cfg->tls_allow ? "this app and ERLANG_CLUSTER_TLS_ALLOW" : "this app only");
+        break;
+    case CLUSTER_TLS_AUTO:
+        snprintf(out, outlen, "mutual TLS with the instance identity if the instance has one, "
+                 "else clear text (ERLANG_CLUSTER_TLS=auto from %s: decided at each launch)",
+                 from);
+        break;
+    default:
+        snprintf(out, outlen, "clear text (ERLANG_CLUSTER_TLS=false from %s)", from);
+    }
+}
+
 void report_staged(const struct stager *st, const struct config *cfg,
                    const struct staging_plan *plan)
 {
@@ -133,12 +154,14 @@ void report_staged(const struct stager *st, const struct config *cfg,
     report_discovery(out, cfg);
     log_detail(out, "Node name: %s@$CF_INSTANCE_INTERNAL_IP (cluster %s; process types: %s)",
                cfg->node_basename, cfg->cluster_name, cfg->process_types);
+    char tls[256];
+    report_tls(cfg, tls, sizeof tls);
     if (cfg->epmd)
-        log_detail(out, "Distribution: epmd on port %d, node on port %d; net_ticktime %d s",
-                   EPMD_PORT, cfg->dist_port, cfg->net_ticktime);
+        log_detail(out, "Distribution: epmd on port %d, node on port %d, %s; net_ticktime %d s",
+                   EPMD_PORT, cfg->dist_port, tls, cfg->net_ticktime);
     else
-        log_detail(out, "Distribution: epmd-less on port %d; net_ticktime %d s", cfg->dist_port,
-                   cfg->net_ticktime);
+        log_detail(out, "Distribution: epmd-less on port %d, %s; net_ticktime %d s",
+                   cfg->dist_port, tls, cfg->net_ticktime);
     report_cookie(out, cfg, &plan->cookie);
     log_detail(out, "Installed: deps/%s/bin/%s, vm.args, config.yml, profile.d/%s and "
                     ".profile.d/%s",

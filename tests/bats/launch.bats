@@ -30,38 +30,6 @@ ssh_run() {
         "$@" --ssh "$cmd"
 }
 
-# An interactive `cf ssh` on a terminal, as `cf ssh` allocates one: script(1) runs the
-# session, the test types into a FIFO and reads the transcript (TERMINAL_LOG).
-ssh_terminal_start() { # instance options...
-    TERMINAL_LOG="$BATS_TEST_TMPDIR/terminal.log"
-    mkfifo "$BATS_TEST_TMPDIR/terminal.in"
-    in_ns timeout 120 script -qec "$(printf '%q ' "$LIFECYCLE_SUPPORT/cf-launch" \
-        --droplet "$DROPLET" --root "$INSTANCE_ROOT" "$@" --ssh '')" /dev/null \
-        <"$BATS_TEST_TMPDIR/terminal.in" >"$TERMINAL_LOG" 2>&1 &
-    TERMINAL_PID=$!
-    exec {TERMINAL_IN}>"$BATS_TEST_TMPDIR/terminal.in"
-    # The client's terminal type, and a prompt the echo of this line does not contain.
-    printf '%s\n' "export TERM=xterm PS1='ssh''> '" >&"$TERMINAL_IN"
-}
-
-terminal_shows() { # COUNT TEXT
-    [ "$(grep -oF -- "$2" "$TERMINAL_LOG" | wc -l)" -ge "$1" ]
-}
-
-# Types INPUT once TEXT shows COUNT times in the transcript (bounded wait).
-ssh_terminal_type_after() { # COUNT TEXT INPUT
-    wait_until 30 terminal_shows "$1" "$2" || { cat "$TERMINAL_LOG" >&2; return 1; }
-    printf '%s' "$3" >&"$TERMINAL_IN"
-}
-
-# Ends the session (`exit` after COUNT prompts) and puts the transcript in output.
-ssh_terminal_end() { # COUNT
-    ssh_terminal_type_after "$1" 'ssh> ' $'exit\n'
-    wait "$TERMINAL_PID"
-    exec {TERMINAL_IN}>&-
-    output=$(cat "$TERMINAL_LOG")
-}
-
 # The `run` agents of the test's namespace, one PID a line.
 agent_pids() {
     local pid

@@ -14,6 +14,7 @@
 #   wait_for_node NODE [COOKIE]    until the probe reaches NODE (bounded), else fail
 #   probe_rpc NODE M F ARGS        prints rpc:call(NODE, M, F, ARGS) as ~p
 #   in_ns CMD...                   run CMD in the test's namespace
+#   ssh_terminal_start / _type_after / _end   an interactive `cf ssh` on a terminal
 
 LIFECYCLE_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # The buildpack as users install it: the packaged zip, unpacked (set in lifecycle_setup_file).
@@ -181,4 +182,37 @@ cookie_not_in_any_cmdline() {
 
 http_get() {
     in_ns curl -fsS --max-time 5 "http://127.0.0.1:$1/"
+}
+
+# An interactive `cf ssh` on a terminal, as `cf ssh` allocates one: script(1) runs the
+# session, the test types into a FIFO and reads the transcript (TERMINAL_LOG).
+ssh_terminal_start() { # instance options...
+    TERMINAL_LOG="$BATS_TEST_TMPDIR/terminal.log"
+    mkfifo "$BATS_TEST_TMPDIR/terminal.in"
+    in_ns timeout 120 script -qec "$(printf '%q ' "$LIFECYCLE_SUPPORT/cf-launch" \
+        --droplet "$DROPLET" --root "$INSTANCE_ROOT" "$@" --ssh '')" /dev/null \
+        <"$BATS_TEST_TMPDIR/terminal.in" >"$TERMINAL_LOG" 2>&1 &
+    TERMINAL_PID=$!
+    exec {TERMINAL_IN}>"$BATS_TEST_TMPDIR/terminal.in"
+    # The client's terminal type, and a prompt the echo of this line does not contain.
+    printf '%s\n' "export TERM=xterm PS1='ssh''> '" >&"$TERMINAL_IN"
+}
+
+terminal_shows() { # COUNT TEXT
+    [ "$(grep -oF -- "$2" "$TERMINAL_LOG" | wc -l)" -ge "$1" ]
+}
+
+# Types INPUT once TEXT shows COUNT times in the transcript (bounded wait).
+ssh_terminal_type_after() { # COUNT TEXT INPUT
+    wait_until 30 terminal_shows "$1" "$2" || { cat "$TERMINAL_LOG" >&2; return 1; }
+    printf '%s' "$3" >&"$TERMINAL_IN"
+}
+
+# Ends the session (`exit` after COUNT prompts) and puts the transcript in output.
+ssh_terminal_end() { # COUNT
+    ssh_terminal_type_after "$1" 'ssh> ' $'exit\n'
+    wait "$TERMINAL_PID"
+    exec {TERMINAL_IN}>&-
+    # shellcheck disable=SC2034 # bats' output, read by the test
+    output=$(cat "$TERMINAL_LOG")
 }

@@ -39,7 +39,7 @@ registry_binding() {
     [[ "$output" == *"       Discovery: none, because no Eureka registry is bound"* ]]
     [[ "$output" == *"cf bind-service shop REGISTRY"* ]]
     [[ "$output" == *'       Node name: shop@$CF_INSTANCE_INTERNAL_IP (cluster shop; process types: web)'* ]]
-    [[ "$output" == *"       Distribution: epmd-less on port 9001; net_ticktime 60 s"* ]]
+    [[ "$output" == *"       Distribution: epmd-less on port 9001, clear text (ERLANG_CLUSTER_TLS=false from buildpack default); net_ticktime 60 s"* ]]
     [[ "$output" == *"       Cookie: generated: first staging, or the build cache was cleared"* ]]
     [ "${lines[-1]}" = "       cf add-network-policy shop shop --protocol tcp --port 9001" ]
     [ "$(grep -c '^-----> ' <<<"$output")" -eq 2 ]
@@ -56,6 +56,23 @@ registry_binding() {
     [[ "$output" == *"cf add-network-policy shop shop --protocol tcp --port 9100"* ]]
     grep -qx -- '-kernel inet_dist_listen_min 9100 inet_dist_listen_max 9100' "$DEPS/0/vm.args"
     refute_file_match '-start_epmd' "$DEPS/0/vm.args"
+}
+
+@test "the report names the TLS mode: true with its peers" {
+    export ERLANG_CLUSTER_TLS=true
+    stage
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"       Distribution: epmd-less on port 9001, mutual TLS with the instance identity (ERLANG_CLUSTER_TLS=true from environment; peers: this app only); net_ticktime 60 s"* ]]
+    grep -q 'ERLANG_CLUSTER_TLS: "true"' "$DEPS/0/config.yml"
+}
+
+@test "the report says that with ERLANG_CLUSTER_TLS=auto each launch decides" {
+    export ERLANG_CLUSTER_TLS=auto ERLANG_CLUSTER_EPMD=true \
+        ERLANG_CLUSTER_TLS_ALLOW=space,0B0C2A4E-2F9E-4F55-9D6A-3A0C7F3E1C2D
+    stage
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"       Distribution: epmd on port 4369, node on port 9001, mutual TLS with the instance identity if the instance has one, else clear text (ERLANG_CLUSTER_TLS=auto from environment: decided at each launch); net_ticktime 60 s"* ]]
+    grep -q 'ERLANG_CLUSTER_TLS_ALLOW: "space,0B0C2A4E-2F9E-4F55-9D6A-3A0C7F3E1C2D"' "$DEPS/0/config.yml"
 }
 
 @test "vm.args carries the distribution flags but no name and no cookie" {
@@ -434,6 +451,9 @@ next_droplet() {
         "ERLANG_CLUSTER_NODE_BASENAME=a.b|ERLANG_CLUSTER_NODE_BASENAME|letters, digits"
         "ERLANG_CLUSTER_SERVICE=missing|ERLANG_CLUSTER_SERVICE|missing"
         "ERLANG_CLUSTER_PROCESS_TYPES=web;worker|ERLANG_CLUSTER_PROCESS_TYPES|comma-separated"
+        "ERLANG_CLUSTER_TLS=sometimes|ERLANG_CLUSTER_TLS|use false, true or auto"
+        "ERLANG_CLUSTER_TLS_CA_FILE=ca.pem|ERLANG_CLUSTER_TLS_CA_FILE|not an absolute path"
+        "ERLANG_CLUSTER_TLS_ALLOW=orders-app|ERLANG_CLUSTER_TLS_ALLOW|app GUIDs (cf app NAME --guid) and/or space"
         "VCAP_SERVICES={oops|VCAP_SERVICES|not valid JSON"
         "VCAP_APPLICATION=[oops|VCAP_APPLICATION|not valid JSON"
         "VCAP_APPLICATION={\"application_name\":7}|VCAP_APPLICATION|must be a string"

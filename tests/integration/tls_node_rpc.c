@@ -1,5 +1,6 @@
-/* tls-node-rpc: connects to a node running TLS distribution through the agent's TLS channel
- * (agent/tls_socket.h), asks it for erlang:node() and erlang:nodes() by rpc, and closes:
+/* tls-node-rpc: connects to a node running TLS distribution the way the agent does (its
+ * connection to the app node, agent/erlang_node.h over agent/dist_socket.h), asks it for
+ * erlang:node() by rpc and for erlang:nodes() with the agent's own call, and closes:
  *
  *   tls-node-rpc --cert PATH --key PATH --ca PATH [--app GUID] --node NAME@IP --port N
  *                --cookie-file PATH
@@ -7,9 +8,9 @@
  * Prints "node NAME" and "nodes N" (how many nodes the node sees), or one line "refused: ..."
  * saying why. Exit status: 0 answered, 1 refused or failed, 2 usage. Used by
  * tests/e2e/tls-dist.bats. */
-#include "agent/tls_socket.h"
 #include "agent/erlang_node.h"
 #include "common/cookie.h"
+#include "common/secret.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -58,9 +59,27 @@ static int rpc0(ei_cnode *ec, int fd, const char *mod, const char *fun, ei_x_buf
     }
 }
 
+/* An identity as the launch step records it, from the command line (owned copies). */
+static int identity_of(struct tls_identity *id, const char *cert, const char *key,
+                       const char *ca, const char *app)
+{
+    memset(id, 0, sizeof *id);
+    if (cert == NULL || key == NULL || ca == NULL)
+        return -1;
+    id->certfile = strdup(cert);
+    id->keyfile = strdup(key);
+    id->cafile = strdup(ca);
+    id->app_guid = app ? strdup(app) : NULL;
+    if (!id->certfile || !id->keyfile || !id->cafile || (app && !id->app_guid)) {
+        tls_identity_free(id);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    const char *cert = NULL, *key = NULL, *ca = NULL, *app = NULL, *node = NULL,
+    const char *cert = NULL, *key = NULL, *ca = NULL, *app = NULL, *node_name = NULL,
                *cookie_file = NULL;
     int port = 0;
     for (int i = 1; i < argc; i += 2) {
@@ -76,7 +95,7 @@ int main(int argc, char **argv)
         else if (strcmp(opt, "--app") == 0)
             app = val;
         else if (strcmp(opt, "--node") == 0)
-            node = val;
+            node_name = val;
         else if (strcmp(opt, "--port") == 0)
             port = atoi(val);
         else if (strcmp(opt, "--cookie-file") == 0)
@@ -84,68 +103,58 @@ int main(int argc, char **argv)
         else
             return usage();
     }
-    const char *at = node ? strchr(node, '@') : NULL;
-    if (at == NULL || port <= 0 || cookie_file == NULL)
+    if (node_name == NULL || strchr(node_name, '@') == NULL || port <= 0 || cookie_file == NULL)
         return usage();
-    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || ei_init() != 0) {
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
         fputs("tls-node-rpc: cannot set up\n", stderr);
         return 1;
     }
-    char err[256];
+    char err[512] = "";
     char *cookie = NULL;
     if (cookie_read_file(cookie_file, &cookie, err, sizeof err) != COOKIE_READ_OK) {
         fprintf(stderr, "tls-node-rpc: %s\n", err);
         return 1;
     }
-    struct tls_socket_setup tls;
-    if (tls_socket_setup_init(&tls, cert, key, ca, app, err, sizeof err) != 0) {
+    struct tls_identity id;
+    if (identity_of(&id, cert, key, ca, app) != 0) {
+        fputs("tls-node-rpc: the certificate, key and CA file paths are all needed\n", stderr);
+        secret_free(cookie);
+        return usage();
+    }
+    struct erlang_node node;
+    if (erlang_node_init(&node, node_name, port, false, cookie, err, sizeof err) != 0) {
         fprintf(stderr, "tls-node-rpc: %s\n", err);
+        tls_identity_free(&id);
         secret_free(cookie);
         return 1;
     }
-    char host[128], alive[64], full[MAXNODELEN];
-    snprintf(host, sizeof host, "%s", at + 1);
-    snprintf(alive, sizeof alive, "tls-node-rpc-%ld", (long)getpid());
-    snprintf(full, sizeof full, "%s@%s", alive, host);
-    ei_cnode ec;
+    secret_free(cookie);
+    erlang_node_use_tls(&node, &id);
     int status = 1;
-    if (tls_socket_xinit(&ec, host, alive, full, cookie, (unsigned)getpid() | 1u, &tls) < 0) {
-        fputs("tls-node-rpc: cannot set up the C node\n", stderr);
-        goto out;
-    }
-    int fd = ei_connect_host_port_tmo(&ec, host, port, TIMEOUT_MS);
-    if (fd < 0) {
-        printf("refused: %s (%s)\n", tls_socket_error(&tls)[0] ? tls_socket_error(&tls)
-                                                               : "no TLS error",
-               strerror(erl_errno));
+    if (erlang_node_connect(&node, TIMEOUT_MS, err, sizeof err) != 0) {
+        const char *tls_error = dist_socket_error(&node.sock);
+        printf("refused: %s (%s)\n", tls_error[0] ? tls_error : "no TLS error", err);
         goto out;
     }
     ei_x_buff reply;
-    if (ei_x_new(&reply) < 0) {
-        ei_close_connection(fd);
+    if (ei_x_new(&reply) < 0)
         goto out;
-    }
     char name[MAXATOMLEN] = "";
-    int index, count = -1;
-    if (rpc0(&ec, fd, "erlang", "node", &reply, &index) == 0 &&
+    int index;
+    struct strlist nodes = {0};
+    if (rpc0(&node.cnode, node.fd, "erlang", "node", &reply, &index) == 0 &&
         ei_decode_atom(reply.buff, &index, name) == 0 &&
-        rpc0(&ec, fd, "erlang", "nodes", &reply, &index) == 0) {
-        int type, size;
-        if (ei_get_type(reply.buff, &index, &type, &size) == 0)
-            count = size;
-        printf("node %s\nnodes %d\n", name, count);
+        erlang_node_list(&node, &nodes, TIMEOUT_MS, err, sizeof err) == 0) {
+        printf("node %s\nnodes %zu\n", name, nodes.len);
         status = 0;
     } else {
-        printf("refused: the rpc failed: %s (%s)\n",
-               tls_socket_error(&tls)[0] ? tls_socket_error(&tls) : "no TLS error",
-               strerror(erl_errno));
+        const char *tls_error = dist_socket_error(&node.sock);
+        printf("refused: the rpc failed: %s (%s)\n", tls_error[0] ? tls_error : "no TLS error",
+               err[0] ? err : strerror(erl_errno));
     }
+    strlist_clear(&nodes);
     ei_x_free(&reply);
-    ei_close_connection(fd);
 out:
-    explicit_bzero(&ec, sizeof ec);
-    explicit_bzero(cookie, strlen(cookie));
-    secret_free(cookie);
-    tls_socket_setup_free(&tls);
+    erlang_node_free(&node);
     return status;
 }

@@ -380,6 +380,12 @@ static void every_invalid_value_fails_with_one_line_naming_the_variable(void **s
         {"ERLANG_CLUSTER_NAME=my app", "letters, digits, dots and dashes"},
         {"ERLANG_CLUSTER_DNS_QUERY=not_a_host!", "DNS name"},
         {"ERLANG_CLUSTER_START_STYLE=docker", "erl, mix-release or relx"},
+        {"ERLANG_CLUSTER_TLS=on-please", "use false, true or auto"},
+        {"ERLANG_CLUSTER_TLS_CA_FILE=certs/ca.pem", "not an absolute path"},
+        {"ERLANG_CLUSTER_TLS_CA_FILE=/certs/\xc3\xa9.pem", "printable ASCII"},
+        {"ERLANG_CLUSTER_TLS_ALLOW=my-other-app", "app GUIDs (cf app NAME --guid)"},
+        {"ERLANG_CLUSTER_TLS_ALLOW=0b0c2a4e-2f9e-4f55-9d6a-3a0c7f3e1c2", "an app GUID or the word space"},
+        {"ERLANG_CLUSTER_TLS_ALLOW=space,,", "empty entry"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *env[] = {(char *)cases[i].assignment, NULL};
@@ -515,6 +521,58 @@ static void dns_servers_refuse_names_bad_ports_and_bad_brackets(void **state)
     }
 }
 
+static void tls_settings_resolve_with_their_defaults(void **state)
+{
+    struct fixture *fx = *state;
+    char *none[] = {NULL};
+    assert_int_equal(stage(fx, MANIFEST_PLAIN, none), 0);
+    assert_int_equal(fx->cfg.tls, CLUSTER_TLS_OFF); /* default false in this release */
+    assert_int_equal(fx->cfg.source[FIELD_TLS], SOURCE_BUILTIN);
+    assert_null(fx->cfg.tls_ca_file);
+    assert_null(fx->cfg.tls_allow);
+
+    static const struct { const char *value; enum cluster_tls mode; } modes[] = {
+        {"true", CLUSTER_TLS_ON}, {"YES", CLUSTER_TLS_ON}, {"auto", CLUSTER_TLS_AUTO},
+        {"Auto", CLUSTER_TLS_AUTO}, {"false", CLUSTER_TLS_OFF}, {"0", CLUSTER_TLS_OFF},
+    };
+    char assignment[64];
+    char *env[] = {assignment, NULL};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        snprintf(assignment, sizeof assignment, "ERLANG_CLUSTER_TLS=%s", modes[i].value);
+        assert_int_equal(stage(fx, MANIFEST_PLAIN, env), 0);
+        assert_int_equal(fx->cfg.tls, modes[i].mode);
+        assert_int_equal(fx->cfg.source[FIELD_TLS], SOURCE_ENV);
+    }
+
+    char *full[] = {"ERLANG_CLUSTER_TLS=true", "ERLANG_CLUSTER_TLS_CA_FILE=/etc/ssl/peers.pem",
+                    "ERLANG_CLUSTER_TLS_ALLOW= 0B0C2A4E-2F9E-4F55-9D6A-3A0C7F3E1C2D , Space",
+                    "VCAP_APPLICATION={\"space_id\":\"5b7e1c8a-1111-4222-8333-944455556666\"}",
+                    NULL};
+    assert_int_equal(stage(fx, MANIFEST_PLAIN, full), 0);
+    assert_string_equal(fx->cfg.tls_ca_file, "/etc/ssl/peers.pem");
+    assert_string_equal(fx->cfg.tls_allow, "0b0c2a4e-2f9e-4f55-9d6a-3a0c7f3e1c2d,space");
+    assert_string_equal(fx->cfg.space_id, "5b7e1c8a-1111-4222-8333-944455556666");
+    assert_string_equal(cluster_tls_name(fx->cfg.tls), "true");
+}
+
+static void tls_settings_and_the_identity_reach_run_time(void **state)
+{
+    struct fixture *fx = *state;
+    char *staging[] = {"ERLANG_CLUSTER_TLS=auto", "ERLANG_CLUSTER_TLS_ALLOW=space", NULL};
+    assert_int_equal(stage(fx, "language: x\nversion: 1\ndefaults:\n  ERLANG_CLUSTER_TLS: "
+                               "\"false\"\n", staging), 0);
+    char err[256];
+    assert_int_equal(config_write_staged(&fx->cfg, fx->staged, err, sizeof err), 0);
+    char *launch[] = {"CF_INSTANCE_CERT=/etc/cf-instance-credentials/instance.crt",
+                      "CF_INSTANCE_KEY=/etc/cf-instance-credentials/instance.key", NULL};
+    assert_int_equal(run_time(fx, launch), 0);
+    assert_int_equal(fx->cfg.tls, CLUSTER_TLS_AUTO);
+    assert_int_equal(fx->cfg.source[FIELD_TLS], SOURCE_STAGING_ENV);
+    assert_string_equal(fx->cfg.tls_allow, "space");
+    assert_string_equal(fx->cfg.instance_cert, "/etc/cf-instance-credentials/instance.crt");
+    assert_string_equal(fx->cfg.instance_key, "/etc/cf-instance-credentials/instance.key");
+}
+
 static void names_round_trip(void **state)
 {
     (void)state;
@@ -566,6 +624,8 @@ int main(void)
         T(instance_fields_are_read_and_checked),
         T(dns_servers_take_addresses_with_optional_ports),
         T(dns_servers_refuse_names_bad_ports_and_bad_brackets),
+        T(tls_settings_resolve_with_their_defaults),
+        T(tls_settings_and_the_identity_reach_run_time),
         T(names_round_trip),
         T(names_from_vcap_are_shown_on_one_printable_line),
     };

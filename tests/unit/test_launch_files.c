@@ -4,6 +4,7 @@
  * end to end in tests/bats/launch.bats.) */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 
 #include "common/secret.h"
 #include "launch/env_file.h"
+#include "launch/launch_files.h"
+#include "launch/run_dir.h"
 #include "launch/relx_vm_args.h"
 #include "launch/settle_cookie.h"
 #include "scratch_dir.h"
@@ -103,6 +106,28 @@ static void a_relx_guest_shell_gets_the_dist_port_without_epmd(void **state)
     strbuf_release(&out);
 }
 
+/* erl_call, relx's default for ping/rpc/eval, cannot speak TLS: a TLS guest shell makes relx
+ * use a BEAM (nodetool), which takes the port from guest.args and must not get it twice. */
+static void a_relx_guest_shell_with_tls_uses_nodetool_without_the_dist_port(void **state)
+{
+    (void)state;
+    struct config cfg = {.epmd = false, .dist_port = 9123};
+    struct tls_decision tls = {.outcome = TLS_OUTCOME_ON};
+    char *env[] = {NULL};
+    struct launch_plan plan = {.run_dir = "/run", .launcher = false, .env = env, .cfg = &cfg,
+                               .node_name = "app@10.0.0.1", .style = START_STYLE_RELX,
+                               .tls = &tls};
+    struct strbuf out = {0};
+    assert_int_equal(launch_render_env_file(&plan, &out), 0);
+    assert_non_null(strstr(strbuf_text(&out), "export USE_NODETOOL='1'\n"));
+    assert_null(strstr(strbuf_text(&out), "ERL_DIST_PORT"));
+    strbuf_release(&out);
+    plan.launcher = true;
+    assert_int_equal(launch_render_env_file(&plan, &out), 0);
+    assert_null(strstr(strbuf_text(&out), "USE_NODETOOL"));
+    strbuf_release(&out);
+}
+
 static void the_staged_cookie_is_used_when_none_is_given_at_run_time(void **state)
 {
     struct fixture *fx = *state;
@@ -142,6 +167,106 @@ static void a_run_time_cookie_replaces_the_staged_file(void **state)
     assert_non_null(strstr(fx->err, "HOME is not set"));
 }
 
+/* How many times needle occurs in text. */
+static int occurrences(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(text, needle); p != NULL; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+static bool run_file_exists(const char *dir, const char *name, mode_t *mode)
+{
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (stat(path, &st) != 0)
+        return false;
+    *mode = st.st_mode & 07777;
+    return true;
+}
+
+/* With TLS on, the app's flags (node.args, erl style) and the guests' (guest.args) name the
+ * protocol and their own optfile once each; the optfiles and the agent's record are there
+ * (0600). The next start with TLS off leaves no record behind. */
+static void tls_on_adds_the_protocol_and_optfiles_once_and_off_removes_the_record(void **state)
+{
+    struct fixture *fx = *state;
+    char *env[] = {NULL};
+    struct config cfg = {.dist_port = 9001, .net_ticktime = 60};
+    struct tls_decision tls = {.outcome = TLS_OUTCOME_ON,
+                               .id = {.certfile = "/id/instance.crt",
+                                      .keyfile = "/id/instance.key",
+                                      .cafile = "/id/instance.crt",
+                                      .app_guid = "0b0c2a4e-2f9e-4f55-9d6a-3a0c7f3e1c2d"}};
+    struct launch_plan plan = {.run_dir = fx->dir, .launcher = true, .env = env, .cfg = &cfg,
+                               .node_name = "app@10.0.0.1", .style = START_STYLE_ERL,
+                               .cookie = "c", .tls = &tls};
+    assert_int_equal(launch_write_files(&plan, fx->err, sizeof fx->err), 0);
+    char *node = read_back(fx->dir, RUN_FILE_NODE_ARGS);
+    char *guest = read_back(fx->dir, RUN_FILE_GUEST_ARGS);
+    char app_flag[600], guest_flag[600];
+    snprintf(app_flag, sizeof app_flag, "\n-ssl_dist_optfile '%s/" RUN_FILE_TLS_APP_OPTS "'\n",
+             fx->dir);
+    snprintf(guest_flag, sizeof guest_flag,
+             "\n-ssl_dist_optfile '%s/" RUN_FILE_TLS_GUEST_OPTS "'\n", fx->dir);
+    assert_int_equal(occurrences(node, "-proto_dist inet_tls\n"), 1);
+    assert_int_equal(occurrences(node, "-ssl_dist_optfile"), 1);
+    assert_int_equal(occurrences(node, app_flag), 1);
+    assert_int_equal(occurrences(guest, "-proto_dist inet_tls\n"), 1);
+    assert_int_equal(occurrences(guest, "-ssl_dist_optfile"), 1);
+    assert_int_equal(occurrences(guest, guest_flag), 1);
+    assert_non_null(strstr(guest, "-dist_listen false\n"));
+    free(node);
+    free(guest);
+    mode_t mode = 0;
+    static const char *const written[] = {RUN_FILE_TLS_APP_OPTS, RUN_FILE_TLS_GUEST_OPTS,
+                                          RUN_FILE_TLS_IDENTITY};
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(run_file_exists(fx->dir, written[i], &mode));
+        assert_int_equal(mode, 0600);
+    }
+    char *optfile = read_back(fx->dir, RUN_FILE_TLS_APP_OPTS);
+    assert_non_null(strstr(optfile, "CertFile = \"/id/instance.crt\""));
+    free(optfile);
+
+    struct tls_decision clear = {.outcome = TLS_OUTCOME_CLEAR};
+    plan.tls = &clear;
+    assert_int_equal(launch_write_files(&plan, fx->err, sizeof fx->err), 0);
+    assert_false(run_file_exists(fx->dir, RUN_FILE_TLS_IDENTITY, &mode));
+    node = read_back(fx->dir, RUN_FILE_NODE_ARGS);
+    guest = read_back(fx->dir, RUN_FILE_GUEST_ARGS);
+    assert_null(strstr(node, "inet_tls"));
+    assert_null(strstr(guest, "inet_tls"));
+    free(node);
+    free(guest);
+}
+
+/* A guest shell writes its own flags and optfile but never the app's or the record. */
+static void a_guest_shell_with_tls_writes_no_record(void **state)
+{
+    struct fixture *fx = *state;
+    char *env[] = {NULL};
+    struct config cfg = {.dist_port = 9001, .net_ticktime = 60};
+    struct tls_decision tls = {.outcome = TLS_OUTCOME_ON,
+                               .id = {.certfile = "/id/instance.crt",
+                                      .keyfile = "/id/instance.key",
+                                      .cafile = "/id/instance.crt",
+                                      .app_guid = "0b0c2a4e-2f9e-4f55-9d6a-3a0c7f3e1c2d"}};
+    struct launch_plan plan = {.run_dir = fx->dir, .launcher = false, .env = env, .cfg = &cfg,
+                               .node_name = "app@10.0.0.1", .style = START_STYLE_ERL,
+                               .tls = &tls};
+    assert_int_equal(launch_write_files(&plan, fx->err, sizeof fx->err), 0);
+    mode_t mode = 0;
+    assert_true(run_file_exists(fx->dir, RUN_FILE_TLS_GUEST_OPTS, &mode));
+    assert_false(run_file_exists(fx->dir, RUN_FILE_TLS_APP_OPTS, &mode));
+    assert_false(run_file_exists(fx->dir, RUN_FILE_TLS_IDENTITY, &mode));
+    char *guest = read_back(fx->dir, RUN_FILE_GUEST_ARGS);
+    assert_int_equal(occurrences(guest, "-proto_dist inet_tls\n"), 1);
+    free(guest);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -151,9 +276,15 @@ int main(void)
             relx_vm_args_come_from_vmargs_path_or_the_release_version, setup, teardown),
         cmocka_unit_test(the_env_file_exports_every_value_as_one_unexpanded_word),
         cmocka_unit_test(a_relx_guest_shell_gets_the_dist_port_without_epmd),
+        cmocka_unit_test(a_relx_guest_shell_with_tls_uses_nodetool_without_the_dist_port),
         cmocka_unit_test_setup_teardown(
             the_staged_cookie_is_used_when_none_is_given_at_run_time, setup, teardown),
         cmocka_unit_test_setup_teardown(a_run_time_cookie_replaces_the_staged_file, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            tls_on_adds_the_protocol_and_optfiles_once_and_off_removes_the_record, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(a_guest_shell_with_tls_writes_no_record, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

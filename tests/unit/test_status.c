@@ -11,6 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <unistd.h>
+
 #include "agent/status.h"
 
 static void view_with_peers(struct peer_set *set, char **json)
@@ -161,10 +166,87 @@ static void printing_garbage_is_an_error(void **state)
     assert_true(err[0] != '\0');
 }
 
+/* A self-signed certificate valid until not_after ("YYYYMMDDHHMMSSZ") in a new temp file,
+ * whose path goes to path. */
+static void write_certificate(char *path, const char *not_after)
+{
+    strcpy(path, "/tmp/ecb_status_cert.XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    X509 *cert = X509_new();
+    assert_non_null(key);
+    assert_non_null(cert);
+    assert_int_equal(X509_set_version(cert, 2), 1);
+    assert_non_null(X509_gmtime_adj(X509_getm_notBefore(cert), 0));
+    assert_int_equal(ASN1_TIME_set_string(X509_getm_notAfter(cert), not_after), 1);
+    assert_int_equal(X509_set_pubkey(cert, key), 1);
+    assert_true(X509_sign(cert, key, EVP_sha256()) > 0);
+    assert_int_equal(PEM_write_X509(f, cert), 1);
+    assert_int_equal(fclose(f), 0);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+}
+
+static char *printed(const struct agent_status *s)
+{
+    char *json = status_to_json(s);
+    assert_non_null(json);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    char err[256];
+    assert_int_equal(status_print(json, out, err, sizeof err), 0);
+    fclose(out);
+    free(json);
+    return text;
+}
+
+static void status_shows_tls_and_the_expiry_of_the_certificate_as_the_file_is_now(void **state)
+{
+    (void)state;
+    char path[64];
+    write_certificate(path, "20300102030405Z");
+    struct agent_status s = {.state = "running", .pid = 1,
+                             .tls_app = "6f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9", .tls_certfile = path};
+    char *text = printed(&s);
+    assert_non_null(strstr(text, "distribution: TLS (instance identity, app "
+                                 "6f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9, certificate valid until "
+                                 "2030-01-02T03:04:05Z)\n"));
+    free(text);
+    /* Rotated: the same view, the new certificate's expiry. */
+    char rotated[64];
+    write_certificate(rotated, "20310607080910Z");
+    assert_int_equal(rename(rotated, path), 0);
+    text = printed(&s);
+    assert_non_null(strstr(text, "certificate valid until 2031-06-07T08:09:10Z)"));
+    free(text);
+    /* Gone: said, not hidden. */
+    assert_int_equal(unlink(path), 0);
+    text = printed(&s);
+    assert_non_null(strstr(text, "distribution: TLS (instance identity, app "
+                                 "6f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9; cannot read the certificate"));
+    free(text);
+}
+
+static void status_shows_clear_text_without_tls(void **state)
+{
+    (void)state;
+    struct agent_status s = {.state = "running", .pid = 1};
+    char *text = printed(&s);
+    assert_non_null(strstr(text, "distribution: clear text\n"));
+    assert_null(strstr(text, "TLS"));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(json_holds_the_view_with_peer_counts),
+        cmocka_unit_test(status_shows_tls_and_the_expiry_of_the_certificate_as_the_file_is_now),
+        cmocka_unit_test(status_shows_clear_text_without_tls),
         cmocka_unit_test(printed_view_names_each_peer_and_the_last_error),
         cmocka_unit_test(printing_garbage_is_an_error),
         cmocka_unit_test(a_peer_that_refused_our_cookie_is_shown_as_such),

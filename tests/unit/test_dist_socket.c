@@ -1,0 +1,91 @@
+/* The agent's distribution sockets without a node: setup, the errors ei cannot tell (it only
+ * reports an errno), which dist_socket_error names. tests/e2e/tls-dist.bats,
+ * tests/integration/tls.bats and agent.bats run them against real nodes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agent/dist_socket.h"
+
+/* A TCP listener on 127.0.0.1 that never accepts: connections complete in its backlog. */
+static int listener(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sin;
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+    *port = ntohs(sin.sin_port);
+    return fd;
+}
+
+static void a_fresh_setup_has_no_error_and_nothing_pending(void **state)
+{
+    (void)state;
+    struct dist_socket_setup setup;
+    dist_socket_setup_init(&setup, NULL);
+    assert_string_equal(dist_socket_error(&setup), "");
+    assert_int_equal(setup.refusal, DIST_REFUSED_NOT);
+    assert_false(dist_socket_pending(&setup, 0));
+}
+
+static void an_unreadable_certificate_is_named(void **state)
+{
+    (void)state;
+    assert_int_equal(ei_init(), 0);
+    int port, lfd = listener(&port);
+    struct tls_identity id = {.certfile = "/nonexistent/instance.crt",
+                              .keyfile = "/nonexistent/instance.key",
+                              .cafile = "/nonexistent/ca.pem"};
+    struct dist_socket_setup setup;
+    dist_socket_setup_init(&setup, &id);
+    ei_cnode ec;
+    assert_true(dist_socket_xinit(&ec, "127.0.0.1", "t", "t@127.0.0.1", "cookie", 1, &setup) >= 0);
+    int fd = ei_connect_host_port_tmo(&ec, "127.0.0.1", port, 2000);
+    assert_true(fd < 0);
+    const char *want = "TLS: cannot use the certificate /nonexistent/instance.crt";
+    assert_memory_equal(dist_socket_error(&setup), want, strlen(want));
+    /* Our own files are no refusal by the node. */
+    assert_int_equal(setup.refusal, DIST_REFUSED_NOT);
+    /* ei closed the failed connection through the callbacks. */
+    assert_null(setup.live);
+    close(lfd);
+}
+
+static void a_closed_port_is_no_error_and_leaves_nothing_open(void **state)
+{
+    (void)state;
+    int port, lfd = listener(&port);
+    close(lfd); /* the port is now closed */
+    struct tls_identity id = {.certfile = "/c", .keyfile = "/k", .cafile = "/ca"};
+    struct dist_socket_setup setup;
+    dist_socket_setup_init(&setup, &id);
+    ei_cnode ec;
+    assert_true(dist_socket_xinit(&ec, "127.0.0.1", "t", "t@127.0.0.1", "cookie", 1, &setup) >= 0);
+    assert_true(ei_connect_host_port_tmo(&ec, "127.0.0.1", port, 2000) < 0);
+    assert_string_equal(dist_socket_error(&setup), "");
+    assert_int_equal(setup.refusal, DIST_REFUSED_NOT);
+    assert_null(setup.live);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_fresh_setup_has_no_error_and_nothing_pending),
+        cmocka_unit_test(an_unreadable_certificate_is_named),
+        cmocka_unit_test(a_closed_port_is_no_error_and_leaves_nothing_open),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
