@@ -44,6 +44,10 @@ setup() {
     load tls_helper
 }
 
+teardown() {
+    tls_intruder_stop
+}
+
 # members: the instances that make up the cluster now (a restart moves one to a new slot).
 members() {
     cat "$E2E_DIR/members"
@@ -86,8 +90,10 @@ refused() {
     before=$(stat -c %s "$log")
     tls_intruder_start "$kind" 0
     run cat "$TLS_INTRUDER_HOME/ping"
+    echo "intruder's ping: $output"
     [ "$output" = "pang []" ]
     run dial_intruder
+    echo "instance 0's dial: $output"
     [ "$output" = false ]
     mesh_intact
     tls_intruder_stop
@@ -157,6 +163,7 @@ logged_both_ways() {
     ensure_members
     tls_intruder_start app 0
     run cat "$TLS_INTRUDER_HOME/ping"
+    echo "$output"
     [[ $output == "pong ["*"'$(tls_node_of 0)'"* ]]
     tls_intruder_stop
     foundation_wait 10 "the yardstick node to be gone from every view" mesh_intact
@@ -234,9 +241,10 @@ logged_both_ways() {
 # reconnected_with_current A B: A's node sees B's current certificate on their connection,
 # and B's node sees A's.
 reconnected_with_current() {
-    local a=$1 b=$2
-    tls_connections "$a" | grep -qx "$(tls_node_of "$b") tlsv1\.[23] $(tls_current_serial "$b")" &&
-        tls_connections "$b" | grep -qx "$(tls_node_of "$a") tlsv1\.[23] $(tls_current_serial "$a")"
+    local a=$1 b=$2 seen
+    seen=$(tls_connections "$a" "$b") || return 1
+    grep -qx "$(tls_node_of "$a") $(tls_node_of "$b") tlsv1\.[23] $(tls_current_serial "$b")" <<<"$seen" &&
+        grep -qx "$(tls_node_of "$b") $(tls_node_of "$a") tlsv1\.[23] $(tls_current_serial "$a")" <<<"$seen"
 }
 
 @test "rotation: every identity replaced again and again, the mesh holds and each new connection presents the current certificate" {
@@ -249,9 +257,7 @@ reconnected_with_current() {
     mapfile -t m < <(members)
     for ((round = 1; round <= rounds; round++)); do
         start=$(foundation_now)
-        for n in "${m[@]}"; do
-            tls_rotate_identity "$n" --minutes "$validity"
-        done
+        tls_rotate_all --minutes "$validity" -- "${m[@]}"
         # One forced reconnection, a different pair each round.
         a=${m[$(((round - 1) % ${#m[@]}))]} b=${m[$((round % ${#m[@]}))]}
         run tls_node_eval "$a" "io:format(\"~p~n\", [rpc:call(Node, erlang, disconnect_node, ['$(tls_node_of "$b")'])]), halt()."

@@ -18,8 +18,8 @@
 #   tls_node_eval N ERLANG           ERLANG in a short-lived hidden BEAM in instance N started
 #                                    as a cf ssh guest's is (guest.args), Node bound to the
 #                                    app's node
-#   tls_connections N                one "node protocol peer-serial" line per node instance
-#                                    N's app node sees (protocol "clear-text" when not TLS)
+#   tls_connections N...             one "node peer protocol peer-serial" line per peer of
+#                                    each listed instance's node ("clear-text" when not TLS)
 #   tls_mesh_over_tls N...           every connection in the mesh of N... is TLS 1.2/1.3 and
 #                                    presented the peer's current certificate
 #   tls_status N                     instance N's `erlang-cluster-agent status`, run in its
@@ -95,19 +95,35 @@ tls_rotate_identity() {
         --org "$(grep -oE 'OU=organization:[0-9a-f-]+' <<<"$subject" | cut -d: -f2)" "$@"
 }
 
+# tls_rotate_all OPTS -- N...: tls_rotate_identity for each listed instance, side by side
+# (as Diego's cells rotate independently).
+tls_rotate_all() {
+    local opts=() n pids=() status=0 pid
+    while [[ $1 != -- ]]; do opts+=("$1"); shift; done
+    shift
+    for n in "$@"; do
+        tls_rotate_identity "$n" "${opts[@]}" &
+        pids+=("$!")
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" || status=1
+    done
+    return "$status"
+}
+
 tls_node_eval() {
     local n=$1 code=$2 root run
     root=$(e2e_instance_root "$n") || return 1
     run=$root/tmp/erlang-cluster
     # guest.args alone: its flags given twice (-erl_epmd_port, -dist_listen) fail the dial.
     foundation_exec "$n" env HOME="$root/app" E2E_NODE="$(cat "$run/node_name")" \
-        timeout 30 erl -noshell -noinput -args_file "$run/guest.args" \
+        E2E_NODES="${E2E_NODES:-}" timeout 30 erl -noshell -noinput -args_file "$run/guest.args" \
         -name "tls_probe_$RANDOM$BASHPID@$(foundation_instance_ip "$n")" -hidden \
         -eval "Node = list_to_atom(os:getenv(\"E2E_NODE\")), $code"
 }
 
 # The distribution controller of a TLS connection is its ssl sender process
-# (inet_tls_dist, OTP 25), which hands out the connection's sslsocket.
+# (inet_tls_dist, OTP 25), which hands out the connection's sslsocket. Nodes: E2E_NODES.
 TLS_CONNECTIONS_ERL='
 Info = fun() ->
     [case Ctrl of
@@ -120,14 +136,25 @@ Info = fun() ->
          _ -> {N, '"'"'clear-text'"'"', "-"}
      end || {N, Ctrl} <- erlang:system_info(dist_ctrl), lists:member(N, nodes())]
 end,
-case rpc:call(Node, erlang, apply, [Info, []], 10000) of
-    L when is_list(L) ->
-        [io:format("~s ~s ~s~n", [N, P, S]) || {N, P, S} <- lists:sort(L)], halt(0);
-    Other -> io:format(standard_error, "~p~n", [Other]), halt(1)
-end.'
+Ask = fun(Target) ->
+    case rpc:call(Target, erlang, apply, [Info, []], 10000) of
+        L when is_list(L) ->
+            [io:format("~s ~s ~s ~s~n", [Target, N, P, S]) || {N, P, S} <- lists:sort(L)], ok;
+        Other -> io:format(standard_error, "~s: ~p~n", [Target, Other]), error
+    end
+end,
+Targets = [list_to_atom(T) || T <- string:lexemes(os:getenv("E2E_NODES"), " ")],
+halt(case lists:usort([Ask(T) || T <- Targets]) of [ok] -> 0; _ -> 1 end).'
 
+# tls_connections N...: one "node peer protocol peer-serial" line for each node each listed
+# instance's app node sees, asked by one guest BEAM in the first instance (a guest holds the
+# instance identity, so it reaches every node of the app); protocol "clear-text" when not TLS.
 tls_connections() {
-    tls_node_eval "$1" "$TLS_CONNECTIONS_ERL"
+    local n nodes=()
+    for n in "$@"; do
+        nodes+=("$(tls_node_of "$n")") || return 1
+    done
+    E2E_NODES="${nodes[*]}" tls_node_eval "$1" "$TLS_CONNECTIONS_ERL"
 }
 
 # tls_node_of N: instance N's node name.
@@ -135,19 +162,20 @@ tls_node_of() {
     cat "$(e2e_instance_root "$1")/tmp/erlang-cluster/node_name"
 }
 
-# tls_mesh_over_tls N...: from each listed instance's node, its connections to the others
-# are TLS (1.2 or 1.3) and carry the certificate the peer holds now. Prints what it saw.
+# tls_mesh_over_tls N...: each listed instance's node is connected to the others over TLS
+# (1.2 or 1.3), each connection carrying the certificate the peer holds now, and to nothing
+# else. Prints what it saw.
 tls_mesh_over_tls() {
     local n m seen expected
-    for n in "$@"; do
-        seen=$(tls_connections "$n") || return 1
-        printf 'instance %s:\n%s\n' "$n" "$seen"
-        expected=$(for m in "$@"; do
-            [[ $m == "$n" ]] || printf '%s %s\n' "$(tls_node_of "$m")" "$(tls_current_serial "$m")"
-        done | sort)
-        [[ $(awk '$2 == "tlsv1.3" || $2 == "tlsv1.2" { print $1, $3 }' <<<"$seen") == "$expected" ]] ||
-            return 1
-    done
+    seen=$(tls_connections "$@") || return 1
+    printf '%s\n' "$seen"
+    expected=$(for n in "$@"; do
+        for m in "$@"; do
+            [[ $m == "$n" ]] ||
+                printf '%s %s tls %s\n' "$(tls_node_of "$n")" "$(tls_node_of "$m")" "$(tls_current_serial "$m")"
+        done
+    done | sort)
+    [[ $(awk '{ sub(/^tlsv1\.[23]$/, "tls", $3); print }' <<<"$seen" | sort) == "$expected" ]]
 }
 
 tls_status() {
@@ -194,6 +222,7 @@ tls_intruder_start() {
     ip=$(foundation_instance_ip "$TLS_INTRUDER_SLOT")
     [[ -e /run/netns/$(foundation_ns "$TLS_INTRUDER_SLOT") ]] ||
         foundation_add_instance "$TLS_INTRUDER_SLOT" >/dev/null || return 1
+    tls_intruder_stop || return 1
     home=$E2E_DIR/intruders/$kind
     export TLS_INTRUDER_HOME=$home
     rm -rf "$home"
@@ -223,12 +252,20 @@ tls_intruder_node() {
     printf 'intruder@%s\n' "$(foundation_instance_ip "$TLS_INTRUDER_SLOT")"
 }
 
+# tls_intruder_stop: nothing runs in the intruder's namespace any more (a test that failed
+# half way may have left its node there).
 tls_intruder_stop() {
-    local pid
-    pid=$(cat "$TLS_INTRUDER_HOME/pid" 2>/dev/null) || return 0
-    # It may have exited already; the wait below asserts that it is gone.
-    kill "$pid" 2>/dev/null || true
-    foundation_wait 10 "the intruder to stop" foundation_process_gone "$pid"
+    local ns pids
+    ns=$(foundation_ns "$TLS_INTRUDER_SLOT") || return 1
+    [[ -e /run/netns/$ns ]] || return 0
+    pids=$(ip netns pids "$ns")
+    # shellcheck disable=SC2086 # one PID per word; one may have exited meanwhile
+    [[ -z $pids ]] || kill $pids 2>/dev/null || true
+    foundation_wait 10 "the intruder to stop" _tls_ns_empty "$ns"
+}
+
+_tls_ns_empty() {
+    [[ -z $(ip netns pids "$1") ]]
 }
 
 tls_capture_listening() {
