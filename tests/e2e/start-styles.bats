@@ -4,11 +4,12 @@
 # (covered by every other suite), a Mix release, a rebar3/relx release that ships its own
 # vm.args with -sname and -setcookie, and a plain `erl` command line. Each app is its own
 # cluster on the shared registry; two instances of each must mesh. Then each style again
-# with ERLANG_CLUSTER_TLS=true (cf set-env and restart: the same droplets) and an instance
-# identity like Diego's, plus `elixir -S mix` and `iex -S mix`: two instances mesh over mutual
-# TLS, and the cf ssh guest tools of the style reach the app node over TLS (bin/app rpc and
-# iex --remsh, relx ping, a plain erl). The clear-text and TLS instances of one app share
-# the registry and stay apart.
+# with ERLANG_CLUSTER_TLS=true and an instance identity like Diego's, plus `elixir -S mix`:
+# two instances mesh over mutual TLS, and the cf ssh guest tools of the style reach the app
+# node over TLS (bin/app rpc and iex --remsh, relx ping, a plain erl). A release boots from
+# its own lib/, so the TLS releases are of variants that carry ssl (one line in mix.exs or
+# rebar.config, as users add it); the others run the same droplets, TLS set at run time
+# (cf set-env and restart), and stay apart from the clear-text instances of their app.
 
 setup_file() {
     load helper
@@ -19,6 +20,20 @@ setup_file() {
     e2e_stage_sample_app
     e2e_stage_app relx-app "$E2E_REPO/tests/fixtures/relx-app"
     e2e_stage_app erl-app "$E2E_REPO/tests/fixtures/erl-app"
+    stage_variant elixir-app mix.exs \
+        's/extra_applications: \[:logger\]/extra_applications: [:logger, :ssl]/' tls-mix-release-app
+    stage_variant relx-app rebar.config 's/\[relx_app, sasl\]/[relx_app, sasl, ssl]/' tls-relx-app
+}
+
+# stage_variant FIXTURE FILE SED_EXPRESSION NAME: the fixture with one edit, staged as app NAME.
+stage_variant() {
+    local source=$E2E_DIR/sources/$4
+    mkdir -p "$E2E_DIR/sources"
+    cp -a "$E2E_REPO/tests/fixtures/$1" "$source"
+    sed -i "$3" "$source/$2"
+    ! cmp -s "$source/$2" "$E2E_REPO/tests/fixtures/$1/$2" ||
+        { e2e_fail "the edit '$3' changed nothing in $1/$2"; return 1; }
+    e2e_stage_app "$4" "$source"
 }
 
 teardown_file() {
@@ -75,7 +90,7 @@ tls_pair_meshes() {
     local start n rel=_build/prod/rel/cluster_app/bin/cluster_app
     start=$(foundation_now)
     for n in 6 7; do
-        tls_start_instance "$n" --start-command "$rel start"
+        E2E_APP=tls-mix-release-app tls_start_instance "$n" --start-command "$rel start"
     done
     tls_pair_meshes 6 7
     e2e_report "Mix release over TLS: full mesh of 2 $(foundation_elapsed "$start") s after launch"
@@ -92,7 +107,7 @@ tls_pair_meshes() {
     local start n
     start=$(foundation_now)
     for n in 8 9; do
-        E2E_APP=relx-app E2E_VIEW=rpc tls_start_instance "$n"
+        E2E_APP=tls-relx-app E2E_VIEW=rpc tls_start_instance "$n"
     done
     tls_pair_meshes 8 9
     e2e_report "relx release over TLS: full mesh of 2 $(foundation_elapsed "$start") s after launch"
@@ -115,11 +130,12 @@ tls_pair_meshes() {
     [ "${lines[-1]}" = pong ]
 }
 
-@test "TLS: elixir -S mix run and iex -S mix instances of one app mesh" {
-    local start
+@test "TLS: elixir -S mix run clusters" {
+    local start n
     start=$(foundation_now)
-    tls_start_instance 12 --start-command "elixir -S mix run --no-halt"
-    tls_start_instance 13 --start-command "iex -S mix run --no-halt"
+    for n in 12 13; do
+        tls_start_instance "$n" --start-command "elixir -S mix run --no-halt"
+    done
     tls_pair_meshes 12 13
-    e2e_report "elixir -S mix + iex -S mix over TLS: full mesh of 2 $(foundation_elapsed "$start") s after launch"
+    e2e_report "elixir -S mix run over TLS: full mesh of 2 $(foundation_elapsed "$start") s after launch"
 }
