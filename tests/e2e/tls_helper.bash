@@ -116,9 +116,11 @@ tls_node_eval() {
     root=$(e2e_instance_root "$n") || return 1
     run=$root/tmp/erlang-cluster
     # guest.args alone: its flags given twice (-erl_epmd_port, -dist_listen) fail the dial.
+    # A connection set-up may take more than the default 7 s on a loaded machine.
     foundation_exec "$n" env HOME="$root/app" E2E_NODE="$(cat "$run/node_name")" \
         E2E_NODES="${E2E_NODES:-}" timeout 30 erl -noshell -noinput -args_file "$run/guest.args" \
         -name "tls_probe_$RANDOM$BASHPID@$(foundation_instance_ip "$n")" -hidden \
+        -kernel net_setuptime 20 \
         -eval "Node = list_to_atom(os:getenv(\"E2E_NODE\")), $code"
 }
 
