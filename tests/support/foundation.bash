@@ -365,9 +365,11 @@ _foundation_static_neighbours() {
         [[ $dev == br0 ]] ||
             printf 'neigh replace %s lladdr 02:ec:b0:00:00:01 dev %s nud permanent\n' \
                 "$FOUNDATION_SWITCH_IP" "$dev"
+        # Builtins only (no subshell per line): this runs at every foundation_up and
+        # foundation_add_instance. The MAC is _foundation_mac's.
         for ((n = 0; n <= 240; n++)); do
-            printf 'neigh replace %s.%d lladdr %s dev %s nud permanent\n' \
-                "$FOUNDATION_SUBNET" "$((10 + n))" "$(_foundation_mac "$n")" "$dev"
+            printf 'neigh replace %s.%d lladdr 02:ec:b1:00:00:%02x dev %s nud permanent\n' \
+                "$FOUNDATION_SUBNET" "$((10 + n))" "$n" "$dev"
         done
     } | ip -n "$ns" -batch -
 }
