@@ -261,7 +261,7 @@ reconnected_with_current() {
     done
     # Every connection made again now presents the certificates of the last rotation.
     for n in "${m[@]}"; do
-        tls_node_eval "$n" 'io:format("~p~n", [rpc:call(Node, erlang, apply, [fun() -> [erlang:disconnect_node(P) || P <- nodes()] end, []])]), halt().' >/dev/null
+        tls_node_eval "$n" 'io:format("~p~n", [[rpc:call(Node, erlang, disconnect_node, [P]) || P <- rpc:call(Node, erlang, nodes, [])]]), halt().' >/dev/null
     done
     e2e_wait_full_mesh 60 "${m[@]}" >/dev/null
     foundation_wait 30 "every connection to present the last certificates" \

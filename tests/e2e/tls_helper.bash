@@ -125,23 +125,25 @@ tls_node_eval() {
 }
 
 # The distribution controller of a TLS connection is its ssl sender process
-# (inet_tls_dist, OTP 25), which hands out the connection's sslsocket. Nodes: E2E_NODES.
+# (inet_tls_dist, OTP 25), which hands out the connection's sslsocket; the probe asks it and
+# the connection's processes directly. Only named functions cross to the app node: a Mix
+# release strips its beams, so a fun made here would be a badfun there. Nodes: E2E_NODES.
 TLS_CONNECTIONS_ERL='
-Info = fun() ->
-    [case Ctrl of
-         _ when is_pid(Ctrl) ->
-             {ok, S} = tls_sender:dist_tls_socket(Ctrl),
-             {ok, [{protocol, P}]} = ssl:connection_information(S, [protocol]),
-             {ok, Der} = ssl:peercert(S),
-             {_, Tbs, _, _} = public_key:pkix_decode_cert(Der, otp),
-             {N, P, integer_to_list(element(3, Tbs), 16)};
-         _ -> {N, '"'"'clear-text'"'"', "-"}
-     end || {N, Ctrl} <- erlang:system_info(dist_ctrl), lists:member(N, nodes())]
-end,
+Show = fun(Target, N, Ctrl) when is_pid(Ctrl) ->
+               {ok, S} = tls_sender:dist_tls_socket(Ctrl),
+               {ok, [{protocol, P}]} = ssl:connection_information(S, [protocol]),
+               {ok, Der} = ssl:peercert(S),
+               {_, Tbs, _, _} = public_key:pkix_decode_cert(Der, otp),
+               io:format("~s ~s ~s ~.16B~n", [Target, N, P, element(3, Tbs)]);
+          (Target, N, _) ->
+               io:format("~s ~s clear-text -~n", [Target, N])
+       end,
 Ask = fun(Target) ->
-    case rpc:call(Target, erlang, apply, [Info, []], 10000) of
-        L when is_list(L) ->
-            [io:format("~s ~s ~s ~s~n", [Target, N, P, S]) || {N, P, S} <- lists:sort(L)], ok;
+    case {rpc:call(Target, erlang, system_info, [dist_ctrl], 10000),
+          rpc:call(Target, erlang, nodes, [], 10000)} of
+        {Ctrls, Visible} when is_list(Ctrls), is_list(Visible) ->
+            [Show(Target, N, Ctrl) || {N, Ctrl} <- lists:sort(Ctrls), lists:member(N, Visible)],
+            ok;
         Other -> io:format(standard_error, "~s: ~p~n", [Target, Other]), error
     end
 end,
