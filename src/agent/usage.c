@@ -40,5 +40,6 @@ void agent_usage(FILE *out)
     fprintf(out,
         "Platform: VCAP_SERVICES (registry credentials, read at run time), VCAP_APPLICATION,\n"
         "  CF_INSTANCE_INTERNAL_IP, INSTANCE_GUID or CF_INSTANCE_GUID, CF_INSTANCE_INDEX,\n"
+        "  CF_INSTANCE_CERT and CF_INSTANCE_KEY (the instance identity, for TLS distribution),\n"
         "  CF_SYSTEM_CERT_PATH (extra CA certificates to trust), HOME, TMPDIR.\n");
 }

@@ -1,5 +1,7 @@
 #include "common/config_values.h"
 
+#include "common/guid.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -256,21 +258,6 @@ int config_parse_tls_ca_file(const struct picked *p, char **out, char *err, size
             return config_bad_value(err, errlen, p, "has characters other than printable ASCII",
                                     accepted);
     return config_dup(out, p->value, err, errlen);
-}
-
-/* 8-4-4-4-12 hex digits, as `cf app --guid` prints. */
-static bool guid_valid(const char *s)
-{
-    static const size_t groups[] = {8, 4, 4, 4, 12};
-    for (size_t g = 0; g < 5; g++) {
-        for (size_t i = 0; i < groups[g]; i++, s++)
-            if (!isxdigit((unsigned char)*s))
-                return false;
-        if (*s != (g < 4 ? '-' : '\0'))
-            return false;
-        s++;
-    }
-    return true;
 }
 
 static bool tls_allow_entry_valid(const char *entry)

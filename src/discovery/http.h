@@ -54,4 +54,8 @@ void http_response_free(struct http_response *resp);
 char *http_build_ca_bundle(const char *default_bundle, const char *extra_ca_dir, size_t *len,
                            char *err, size_t errlen);
 
+/* The same reads without keeping the text: 0 when http_build_ca_bundle would succeed. */
+int http_check_ca_bundle(const char *default_bundle, const char *extra_ca_dir, char *err,
+                         size_t errlen);
+
 #endif

@@ -4,10 +4,10 @@
 
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "common/guid.h"
 #include "common/strbuf.h"
 #include "launch/run_dir.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -28,21 +28,6 @@ void tls_identity_free(struct tls_identity *id)
     memset(id, 0, sizeof *id);
 }
 
-bool tls_identity_guid_valid(const char *s)
-{
-    static const int groups[] = {8, 4, 4, 4, 12};
-    size_t n = sizeof groups / sizeof groups[0];
-    for (size_t g = 0; g < n; g++) {
-        for (int i = 0; i < groups[g]; i++, s++)
-            if (!isxdigit((unsigned char)*s))
-                return false;
-        if (*s != (g + 1 < n ? '-' : '\0'))
-            return false;
-        s++;
-    }
-    return true;
-}
-
 static bool path_valid(const char *path)
 {
     return path != NULL && path[0] == '/' && strchr(path, '\n') == NULL;
@@ -54,9 +39,9 @@ static bool allow_valid(const char *ou)
     if (ou == NULL)
         return false;
     if (strncmp(ou, "app:", 4) == 0)
-        return tls_identity_guid_valid(ou + 4);
+        return guid_valid(ou + 4);
     if (strncmp(ou, "space:", 6) == 0)
-        return tls_identity_guid_valid(ou + 6);
+        return guid_valid(ou + 6);
     return false;
 }
 
@@ -69,7 +54,7 @@ static const char *identity_problem(const struct tls_identity *id)
         return "the key path is not absolute or spans lines";
     if (!path_valid(id->cafile))
         return "the CA file path is not absolute or spans lines";
-    if (id->app_guid == NULL || !tls_identity_guid_valid(id->app_guid))
+    if (id->app_guid == NULL || !guid_valid(id->app_guid))
         return "the app GUID is not 8-4-4-4-12 hex digits";
     if (id->allow_count > TLS_IDENTITY_MAX_ALLOW)
         return "too many allowed apps";

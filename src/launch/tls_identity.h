@@ -33,16 +33,13 @@ struct tls_identity {
 void tls_identity_free(struct tls_identity *id);
 
 /* Writes *id as run_dir/RUN_FILE_TLS_IDENTITY (atomically, mode 0600). Paths must be
- * absolute and one line each, GUIDs as tls_identity_guid_valid says. Returns 0, or -1 with
+ * absolute and one line each, GUIDs as common/guid.h says. Returns 0, or -1 with
  * one line in err. */
 int tls_identity_write(const char *run_dir, const struct tls_identity *id, char *err,
                        size_t errlen);
 
 /* Removes the record (TLS is off for this start): 0 also when there was none. */
 int tls_identity_remove(const char *run_dir, char *err, size_t errlen);
-
-/* 8-4-4-4-12 hex digits, as `cf app --guid` prints. */
-bool tls_identity_guid_valid(const char *s);
 
 /* Reads run_dir/RUN_FILE_TLS_IDENTITY. Returns 1 with *id filled (TLS on), 0 when there is
  * no record (clear text), -1 with one line in err when the record is unreadable or malformed

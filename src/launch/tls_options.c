@@ -1,6 +1,6 @@
 #include "launch/tls_options.h"
 
-#include "launch/tls_identity.h"
+#include "common/guid.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -112,7 +112,7 @@ static bool check_path(const char *what, const char *path, char *err, size_t err
 
 static bool check_guid(const char *what, const char *guid, char *err, size_t errlen)
 {
-    if (guid == NULL || !tls_identity_guid_valid(guid)) {
+    if (guid == NULL || !guid_valid(guid)) {
         snprintf(err, errlen,
                  "TLS distribution: %s '%s' is not a GUID (8-4-4-4-12 hex digits, as cf app "
                  "--guid prints)",

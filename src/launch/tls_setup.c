@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "common/guid.h"
 #include "launch/tls_options.h"
 
 #include <dirent.h>
@@ -140,7 +141,7 @@ static int fill_allow(const struct config *cfg, struct tls_identity *id, char *w
         p += len + (p[len] == ',');
         int rc;
         if (strcmp(entry, "space") == 0) {
-            if (cfg->space_id == NULL || !tls_identity_guid_valid(cfg->space_id)) {
+            if (cfg->space_id == NULL || !guid_valid(cfg->space_id)) {
                 snprintf(why, whylen, "ERLANG_CLUSTER_TLS_ALLOW has space, but "
                          "VCAP_APPLICATION's space_id is %s",
                          cfg->space_id ? "not a GUID" : "missing");
@@ -196,7 +197,7 @@ static int dup_into(char **dst, const char *src)
 static int fill_identity(const struct config *cfg, struct tls_decision *d, char *why,
                          size_t whylen)
 {
-    if (cfg->app_id == NULL || !tls_identity_guid_valid(cfg->app_id)) {
+    if (cfg->app_id == NULL || !guid_valid(cfg->app_id)) {
         snprintf(why, whylen, "VCAP_APPLICATION's application_id is %s, and peers are "
                  "accepted by their app GUID", cfg->app_id ? "not a GUID" : "missing");
         return 1;

@@ -70,15 +70,17 @@ droplet_for_variant() { # FIXTURE FILE SED_EXPRESSION NAME
 }
 
 # tls_probe_rpc ID_DIR APP_NAME NODE MOD FUN ARGS: probe_rpc over TLS distribution with the
-# identity in ID_DIR (accepting APP_NAME's instances), as a guest: it does not listen.
+# identity in ID_DIR (accepting APP_NAME's instances), as a guest: epmd-less it does not
+# listen; with PROBE_EPMD=true it asks epmd.
 tls_probe_rpc() {
-    local id=$1 app=$2
+    local id=$1 app=$2 flags=(-start_epmd false -erl_epmd_port 9001 -dist_listen false)
+    [ "${PROBE_EPMD-}" != true ] || flags=()
     shift 2
     "$TLS_OPTFILE" --cert "$id/instance.crt" --key "$id/instance.key" --ca "$id/instance.crt" \
         --app "$(app_guid "$app")" >"$id/probe.optfile"
     in_ns env -i PATH=/usr/bin:/bin HOME="$PROBE_HOME" PROBE_NODE="$1" PROBE_CALL="{$2, $3, $4}" \
-        timeout 20 erl -noshell -hidden -name "probe$$-$RANDOM@127.0.0.1" -start_epmd false \
-        -erl_epmd_port 9001 -dist_listen false -proto_dist inet_tls \
+        timeout 20 erl -noshell -hidden -name "probe$$-$RANDOM@127.0.0.1" "${flags[@]}" \
+        -proto_dist inet_tls \
         -ssl_dist_optfile "$id/probe.optfile" -eval '
             Node = list_to_atom(os:getenv("PROBE_NODE")),
             {ok, Tokens, _} = erl_scan:string(os:getenv("PROBE_CALL") ++ "."),
@@ -144,9 +146,27 @@ droplet_cookie() {
     for f in tls_app.optfile tls_guest.optfile tls_identity; do
         [ "$(stat -c %a "$run_dir/$f")" = 600 ]
     done
+    # The agent read the record, reached its node over TLS and handed the name claim over.
+    wait_until 20 cmp -s "$run_dir/guest.args" "$run_dir/node.args"
     grep -qx "certfile $BATS_TEST_TMPDIR/id/instance.crt" "$run_dir/tls_identity"
     grep -qx "cafile $BATS_TEST_TMPDIR/id/instance.crt" "$run_dir/tls_identity"
     refute_grep 'PRIVATE KEY' "$run_dir"/*
+}
+
+@test "with TLS and ERLANG_CLUSTER_EPMD=true the node registers with epmd and speaks only TLS on the pinned port" {
+    droplet_for erl-app compile-only
+    issue_identity "$BATS_TEST_TMPDIR/id" erl-app
+    issue_identity "$BATS_TEST_TMPDIR/probe-id" erl-app
+    mapfile -t tls < <(tls_env "$BATS_TEST_TMPDIR/id")
+    launch_instance web0 --ip 127.0.0.1 --app-name erl-app "${tls[@]}" --env ERLANG_CLUSTER_EPMD=true
+    PROBE_EPMD=true # both probes ask epmd
+    wait_for_tls_node erl-app@127.0.0.1 "$BATS_TEST_TMPDIR/probe-id" erl-app "$(droplet_cookie)"
+    assert_tls_flags_once erl-app@127.0.0.1 "$BATS_TEST_TMPDIR/probe-id" erl-app
+    run in_ns epmd -names
+    [[ "$output" == *"name erl-app at port 9001"* ]]
+    run probe_rpc erl-app@127.0.0.1 erlang node '[]'
+    [ "$output" = no_connection ]
+    grep -q "^erlang-cluster: node erl-app@127.0.0.1, epmd with listen port 9001, mutual TLS with the instance identity" "$INSTANCE_LOG"
 }
 
 @test "with TLS a cf ssh shell's guest BEAMs get the guest optfile and reach the app over TLS" {
@@ -246,11 +266,16 @@ ssh_run_tls() {
     [ "${lines[-1]}" = "'relx-app@127.0.0.1'" ]
 }
 
+# The launcher's process has become the app's BEAM (every start style here execs it; a
+# release script runs short-lived BEAMs of its own before).
+app_beam_up() {
+    [[ "$(readlink "/proc/$INSTANCE_PID/exe" 2>/dev/null)" == */beam.smp ]]
+}
+
 # The app runs, unclustered: no -name, no ERL_AFLAGS, no agent, one line that says why.
 assert_started_unclustered() { # TEXT
-    wait_until 30 instance_beam_pid
-    local beam
-    beam=$(instance_beam_pid)
+    wait_until 30 app_beam_up
+    local beam=$INSTANCE_PID
     run grep -c '^ERL_AFLAGS=' <(tr '\0' '\n' <"/proc/$beam/environ")
     [ "$output" = 0 ]
     run grep -c -- '^-name$' <(tr '\0' '\n' <"/proc/$beam/cmdline")
@@ -375,7 +400,7 @@ prepare_launcher() { # RUN_DIR ENV...
     droplet_for erl-app compile-only
     launch_instance web0 --ip 127.0.0.1 --app-name erl-app --env ERLANG_CLUSTER_TLS=true \
         --env ERLANG_CLUSTER_TLS_ALLOW=other-app
-    wait_until 30 instance_beam_pid
+    wait_until 30 app_beam_up
     run grep '^erlang-cluster:' "$INSTANCE_LOG"
     [ "${#lines[@]}" -eq 1 ]
     [[ "$output" == *'ERLANG_CLUSTER_TLS_ALLOW: "other-app" has "other-app", which is not an app GUID or the word space; use comma-separated app GUIDs (cf app NAME --guid) and/or space for every app of this space'* ]]

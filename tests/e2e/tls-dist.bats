@@ -135,7 +135,7 @@ refused() {
 }
 
 # agent_rpc N ID_DIR CA_FILE [ARGS...]: from instance N, the agent's TLS channel
-# (agent/tls_socket) with the identity in ID_DIR connects to node 1 with its cookie, rpcs
+# (agent/dist_socket) with the identity in ID_DIR connects to node 1 with its cookie, rpcs
 # erlang:node() and erlang:nodes(), and closes.
 agent_rpc() {
     local n=$1 id=$2 ca=$3

@@ -273,8 +273,8 @@ start_beam_tls_with_bursty_rex() {
         "${leak_check[@]}" "$AGENT" run --run-dir "$SANDBOX/run1" --node-wait 60 >"$SANDBOX/agent1.log" 2>&1 &
     AGENT_PIDS[1]=$!
     wait_until 60 has_agent_cnode 1
-    local round previous
-    for round in $(seq 1 25); do
+    local previous
+    for _ in $(seq 1 25); do
         wait_until 30 has_agent_cnode 1
         previous=$(agent_cnode 1)
         touch "$SANDBOX/reload1"

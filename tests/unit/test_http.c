@@ -1,6 +1,6 @@
 /* The HTTP client against a one-shot server on loopback: redirects are not followed, bodies
  * are capped, the total timeout holds, the interrupt fd cuts a call short; and the CA bundle
- * is the system store plus CF_SYSTEM_CERT_PATH. */
+ * is the system store plus CF_SYSTEM_CERT_PATH, checked at start but held only for HTTPS. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +24,7 @@
 #include "discovery/http.h"
 
 #include <dlfcn.h>
+#include <malloc.h>
 
 /* The header lists http.c builds go through these stand-ins (the test binary's definitions
  * come before libcurl's): they can fail the Nth append, remember what was appended and count
@@ -348,6 +349,67 @@ static void ca_bundle_is_the_system_store_plus_platform_certificates(void **stat
     rmdir(dir);
 }
 
+/* Bytes the allocator has handed out and not had back (heap and mmapped chunks). */
+static size_t bytes_in_use(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
+
+static void a_plain_http_client_checks_the_ca_store_but_holds_no_copy_of_it(void **state)
+{
+    (void)state;
+#if defined(__SANITIZE_ADDRESS__)
+    skip(); /* ASan's allocator does not report through mallinfo2 */
+#endif
+    char dir[] = "/tmp/test-http-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cert[320];
+    snprintf(cert, sizeof cert, "%s/trusted-ca-1.crt", dir);
+    FILE *f = fopen(cert, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 8000; i++) /* 400 KB, twice a large system store */
+        fputs("MIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBaMQswCQYDVQQGEwJJ\n", f);
+    assert_int_equal(fclose(f), 0);
+
+    size_t before = bytes_in_use();
+    struct http_options opts = {.extra_ca_dir = dir, .connect_timeout_ms = 1000,
+                                .max_body = 1024, .interrupt_fd = -1};
+    char err[512];
+    struct http_client *c = http_client_new(&opts, err, sizeof err);
+    if (!c)
+        fail_msg("%s", err);
+    struct server srv;
+    server_start(&srv, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/eureka/apps/X", srv.port);
+    struct http_request req = {.method = "GET", .url = url, .timeout_ms = 2000};
+    struct http_response resp;
+    assert_int_equal(http_perform(c, &req, &resp), HTTP_OK);
+    assert_int_equal(resp.status, 200);
+    http_response_free(&resp);
+    size_t held = bytes_in_use() - before;
+    server_stop(&srv, NULL, 0);
+    http_client_free(c);
+    if (held >= 200 * 1024)
+        fail_msg("a plain-http client holds %zu bytes after one request (the CA store is 400 KB "
+                 "or more)", held);
+
+    /* The store is still checked when the client is made. */
+    assert_int_equal(chmod(cert, 0), 0);
+    if (access(cert, R_OK) != 0) { /* root reads it anyway */
+        assert_null(http_client_new(&opts, err, sizeof err));
+        assert_non_null(strstr(err, "trusted-ca-1.crt"));
+    }
+    char missing[320];
+    snprintf(missing, sizeof missing, "%s/nope", dir);
+    opts.extra_ca_dir = missing;
+    assert_null(http_client_new(&opts, err, sizeof err));
+    assert_non_null(strstr(err, "CF_SYSTEM_CERT_PATH"));
+    unlink(cert);
+    rmdir(dir);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -360,6 +422,7 @@ int main(void)
         cmocka_unit_test(a_server_that_never_answers_fails_within_the_total_timeout),
         cmocka_unit_test(a_readable_interrupt_fd_cuts_the_call_short),
         cmocka_unit_test(ca_bundle_is_the_system_store_plus_platform_certificates),
+        cmocka_unit_test(a_plain_http_client_checks_the_ca_store_but_holds_no_copy_of_it),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
