@@ -11,7 +11,10 @@
 #   e2e_stage_sample_app [opts]          the same for tests/fixtures/elixir-app
 #   e2e_start_registry [server.js opts]  the registry double at $FOUNDATION_SWITCH_IP:8761
 #   e2e_start_instance N [opts]          launch instance N of app $E2E_APP (index N, IP
-#                                        10.a.b.(10+N)); opts go to cf-launch
+#                                        10.a.b.(10+N)); opts go to cf-launch; with
+#                                        E2E_IDENTITY_CA set, the instance gets an identity
+#                                        from that CA, as on Diego (tls_helper.bash)
+#   e2e_ssh N COMMAND                    `cf ssh -i N -c COMMAND` into instance N's current run
 #   e2e_ensure_instances N...            start the listed instances that are not running
 #   e2e_stop_instance N [SIGNAL]         signal instance N's launcher process (default TERM)
 #   e2e_beam_pid N                       the PID of instance N's BEAM
@@ -158,12 +161,26 @@ e2e_start_instance() {
     guid=$(cat /proc/sys/kernel/random/uuid)
     printf '%s\n' "$root" >"$E2E_DIR/instances/$n.root"
     printf '%s\n' "${E2E_VIEW:-http}" >"$E2E_DIR/instances/$n.view-via"
-    local services=(--services '{}')
+    local services=(--services '{}') identity=()
     [[ -f $E2E_DIR/vcap_services.json ]] && services=(--services-file "$E2E_DIR/vcap_services.json")
+    [[ -z ${E2E_IDENTITY_CA:-} ]] ||
+        identity=(--identity-ca "$E2E_IDENTITY_CA" --identity-minutes "${E2E_IDENTITY_MINUTES:-1440}")
+    local launch=(--droplet "$E2E_DIR/droplets/$app" --root "$root" --ip "$ip" --index "$n"
+        --guid "$guid" --port "$E2E_HTTP_PORT" --app-name "$app" "${services[@]}" "$@")
+    # What a later `cf ssh` into this run needs: the same instance options.
+    printf '%s\0' "${launch[@]}" >"$E2E_DIR/instances/$n.launch"
     pid=$(foundation_spawn "$n" "$root.log" "$E2E_REPO/tests/support/cf-launch" \
-        --droplet "$E2E_DIR/droplets/$app" --root "$root" --ip "$ip" --index "$n" --guid "$guid" \
-        --port "$E2E_HTTP_PORT" --app-name "$app" "${services[@]}" "$@") || return 1
+        "${launch[@]}" "${identity[@]}") || return 1
     printf '%s\n' "$pid" >"$E2E_DIR/instances/$n.pid"
+}
+
+# e2e_ssh N COMMAND: `cf ssh -c COMMAND` into instance N's current run, as the lifecycle's
+# shell runs it (cf-launch --ssh with the instance's launch options); bounded to 60 s.
+e2e_ssh() {
+    local n=$1 command=$2 launch=()
+    mapfile -d '' launch <"$E2E_DIR/instances/$n.launch" || return 1
+    foundation_exec "$n" timeout 60 "$E2E_REPO/tests/support/cf-launch" "${launch[@]}" \
+        --ssh "$command"
 }
 
 # e2e_beam_pid N: the PID of the BEAM running in instance N.
@@ -268,16 +285,20 @@ e2e_view() {
 
 # e2e_rpc_view N: the same view taken by an rpc from a short-lived hidden BEAM inside instance
 # N's namespace that does not listen (-dist_listen false), with the droplet's cookie file
-# (HOME = the app dir), as an operator's `cf ssh` session would.
+# (HOME = the app dir), as an operator's `cf ssh` session would; when the instance runs TLS
+# distribution, with the flags the launch step gives guest BEAMs (guest.args).
 e2e_rpc_view() {
-    local n=$1 root ip node
+    local n=$1 root ip node guest=()
     root=$(e2e_instance_root "$n") || return 1
     ip=$(foundation_instance_ip "$n")
     node=$(cat "$root/tmp/erlang-cluster/node_name" 2>/dev/null) || return 1
+    guest=(-dist_listen false -start_epmd false -erl_epmd_port "$E2E_DIST_PORT")
+    # (Alone: a flag given twice, e.g. -erl_epmd_port, fails the dial.)
+    [[ ! -f $root/tmp/erlang-cluster/tls_identity ]] ||
+        guest=(-args_file "$root/tmp/erlang-cluster/guest.args")
     # shellcheck disable=SC2016 # Erlang code, not shell
     foundation_exec "$n" env HOME="$root/app" E2E_NODE="$node" erl -noshell -noinput \
-        -name "e2e_probe_$RANDOM$BASHPID@$ip" -hidden -dist_listen false \
-        -start_epmd false -erl_epmd_port "$E2E_DIST_PORT" -eval '
+        -name "e2e_probe_$RANDOM$BASHPID@$ip" -hidden "${guest[@]}" -eval '
             Node = list_to_atom(os:getenv("E2E_NODE")),
             case {rpc:call(Node, erlang, node, [], 5000), rpc:call(Node, erlang, nodes, [], 5000)} of
                 {Self, Nodes} when is_atom(Self), is_list(Nodes) ->

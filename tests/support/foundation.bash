@@ -335,7 +335,8 @@ foundation_up() {
         # registry, the DNS server) would go stale until it expired.
         ip -n "$ns" link add br0 address 02:ec:b0:00:00:01 type bridge &&
         ip -n "$ns" addr add "$FOUNDATION_SWITCH_IP/24" dev br0 &&
-        ip -n "$ns" link set br0 up
+        ip -n "$ns" link set br0 up &&
+        _foundation_static_neighbours "$ns" br0
     } 2>&1); then
         _foundation_err "could not set up the bridge in $ns: $out"
         _foundation_destroy "$id"
@@ -345,6 +346,32 @@ foundation_up() {
     if [[ ${FOUNDATION_NO_WATCHER:-0} != 1 ]]; then
         _foundation_start_watcher "$id" "$$"
     fi
+}
+
+# _foundation_mac N: the fixed MAC of instance N's eth0 (N 0..240).
+_foundation_mac() {
+    printf '02:ec:b1:00:00:%02x\n' "$1"
+}
+
+# _foundation_static_neighbours NS DEV: in namespace NS, permanent neighbour entries on DEV
+# for the switch and every instance slot (each eth0 has a fixed MAC). The kernel's neighbour
+# table is one for all namespaces and holds 1024 learned entries (gc_thresh3): a large mesh
+# running beside (65 instances need about 4200) would leave a new instance unable to resolve
+# anyone. Permanent entries do not count against that limit, and with them nothing here
+# needs ARP.
+_foundation_static_neighbours() {
+    local ns=$1 dev=$2 n
+    {
+        [[ $dev == br0 ]] ||
+            printf 'neigh replace %s lladdr 02:ec:b0:00:00:01 dev %s nud permanent\n' \
+                "$FOUNDATION_SWITCH_IP" "$dev"
+        # Builtins only (no subshell per line): this runs at every foundation_up and
+        # foundation_add_instance. The MAC is _foundation_mac's.
+        for ((n = 0; n <= 240; n++)); do
+            printf 'neigh replace %s.%d lladdr 02:ec:b1:00:00:%02x dev %s nud permanent\n' \
+                "$FOUNDATION_SUBNET" "$((10 + n))" "$n" "$dev"
+        done
+    } | ip -n "$ns" -batch -
 }
 
 # foundation_add_instance N: create instance N's namespace, wired to the bridge, with
@@ -365,11 +392,13 @@ foundation_add_instance() {
     fi
     if ! out=$({
         ip -n "$ns" link set lo up &&
-        ip -n "$FOUNDATION_SWITCH_NS" link add "v$n" type veth peer name eth0 netns "$ns" &&
+        ip -n "$FOUNDATION_SWITCH_NS" link add "v$n" type veth peer name eth0 \
+            address "$(_foundation_mac "$n")" netns "$ns" &&
         ip -n "$FOUNDATION_SWITCH_NS" link set "v$n" master br0 &&
         ip -n "$FOUNDATION_SWITCH_NS" link set "v$n" up &&
         ip -n "$ns" addr add "$ip/24" dev eth0 &&
-        ip -n "$ns" link set eth0 up
+        ip -n "$ns" link set eth0 up &&
+        _foundation_static_neighbours "$ns" eth0
     } 2>&1); then
         _foundation_err "could not wire instance $n ($ns): $out"
         _foundation_delete_ns "$ns"
