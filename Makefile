@@ -136,7 +136,7 @@ deps:
 # demo and test install the packages first, then build in a second make that starts with
 # them present (and in that order, whatever -j says).
 test: deps
-	@$(MAKE) --no-print-directory all unit-tests integration-drivers
+	@$(MAKE) --no-print-directory -j"$$(nproc)" all unit-tests integration-drivers
 	@tests/run-all
 
 # Opt-in: the shipped binaries in a minimal debootstrapped root file system (needs root and

@@ -82,7 +82,7 @@ copy_tree() {
 }
 
 @test "make test-sanitize's build (make sanitize-build, suites not run) then make release: the zip needs no libasan" {
-  make -s --no-print-directory sanitize-build >/dev/null
+  make -s --no-print-directory -j"$(nproc)" sanitize-build >/dev/null
   # It really was a sanitizer build, and it went to its own folder.
   objdump -p build/sanitize/buildpack/bin/supply | grep -q 'NEEDED.*libasan'
   run make -s --no-print-directory release
@@ -99,7 +99,7 @@ copy_tree() {
 }
 
 @test "make package refuses to zip the sanitizer build, naming the library the stack lacks" {
-  make -s --no-print-directory sanitize-build >/dev/null
+  make -s --no-print-directory -j"$(nproc)" sanitize-build >/dev/null
   rm -f build/sanitize/erlang_cluster_buildpack-*.zip
   run make -s --no-print-directory BUILD=build/sanitize package
   echo "$output"
