@@ -42,15 +42,30 @@ all_registered() {
     e2e_wait_full_mesh 90 0 1 2 3 >/dev/null
     foundation_wait 10 "all 4 instances registered" all_registered 0 1 2 3
 
+    # Counted before the outage: the logs may hold lines of the test before.
+    local n lost_before=() unreachable_before=() back_before=()
+    for n in 0 1 2 3; do
+        lost_before[n]=$(grep -c "peer lost" "$(e2e_agent_log "$n")" || true)
+        unreachable_before[n]=$(grep -c "registry unreachable" "$(e2e_agent_log "$n")" || true)
+        back_before[n]=$(grep -c "registry reachable again" "$(e2e_agent_log "$n")" || true)
+    done
+
     registry_stop
     local start looks
     # Watch the cluster for the whole outage: every look must be the full mesh.
     looks=$(e2e_watch_mesh "$OUTAGE" 0 1 2 3)
     e2e_report "registry down ${OUTAGE} s: full mesh in all ${looks} looks"
+    for n in 0 1 2 3; do
+        (($(grep -c "registry unreachable" "$(e2e_agent_log "$n")" || true) > unreachable_before[n]))
+    done
 
     start=$(foundation_now)
     e2e_start_registry --cache on
     foundation_wait $((HEARTBEAT_INTERVAL + 2)) "all 4 instances to re-register" all_registered 0 1 2 3
     e2e_report "registry back empty: all 4 re-registered after $(foundation_elapsed "$start") s"
     e2e_full_mesh 0 1 2 3
+    for n in 0 1 2 3; do
+        (($(grep -c "registry reachable again" "$(e2e_agent_log "$n")" || true) > back_before[n]))
+        [ "$(grep -c "peer lost" "$(e2e_agent_log "$n")" || true)" = "${lost_before[n]}" ]
+    done
 }
