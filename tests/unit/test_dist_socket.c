@@ -12,6 +12,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -80,12 +82,71 @@ static void a_closed_port_is_no_error_and_leaves_nothing_open(void **state)
     assert_null(setup.live);
 }
 
+/* The listening side of a_connection_sends_without_delay: accepts one connection, waits for
+ * the dialler's first packet, then finds the dialler's socket in this process by its local
+ * port and reads its TCP_NODELAY. */
+struct dialled {
+    int listen_fd;
+    int nodelay; /* -1: the dialler's socket was not found */
+};
+
+static void *accept_and_look(void *arg)
+{
+    struct dialled *d = arg;
+    d->nodelay = -1;
+    int afd = accept(d->listen_fd, NULL, NULL);
+    if (afd < 0)
+        return NULL;
+    struct sockaddr_in peer;
+    socklen_t len = sizeof peer;
+    char first[64];
+    if (getpeername(afd, (struct sockaddr *)&peer, &len) == 0 &&
+        recv(afd, first, sizeof first, 0) > 0) {
+        for (int fd = 0; fd < 1024; fd++) {
+            struct sockaddr_in local;
+            socklen_t llen = sizeof local;
+            int on = 0;
+            socklen_t olen = sizeof on;
+            if (fd != afd && fd != d->listen_fd &&
+                getsockname(fd, (struct sockaddr *)&local, &llen) == 0 &&
+                local.sin_family == AF_INET && local.sin_port == peer.sin_port &&
+                getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &olen) == 0)
+                d->nodelay = on;
+        }
+    }
+    close(afd);
+    return NULL;
+}
+
+/* An rpc is a few small writes: with Nagle's algorithm each would wait for the node's delayed
+ * ACK (40 ms). libei's own sockets set TCP_NODELAY, so ours must too. */
+static void a_connection_sends_without_delay(void **state)
+{
+    (void)state;
+    assert_int_equal(ei_init(), 0);
+    int port;
+    struct dialled d = {.listen_fd = listener(&port)};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, accept_and_look, &d), 0);
+    struct dist_socket_setup setup;
+    dist_socket_setup_init(&setup, NULL);
+    ei_cnode ec;
+    assert_true(dist_socket_xinit(&ec, "127.0.0.1", "t", "t@127.0.0.1", "cookie", 1, &setup) >= 0);
+    /* The listener closes after the first packet: no handshake, the connection fails. */
+    assert_true(ei_connect_host_port_tmo(&ec, "127.0.0.1", port, 2000) < 0);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    assert_int_equal(d.nodelay, 1);
+    assert_null(setup.live);
+    close(d.listen_fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_fresh_setup_has_no_error_and_nothing_pending),
         cmocka_unit_test(an_unreadable_certificate_is_named),
         cmocka_unit_test(a_closed_port_is_no_error_and_leaves_nothing_open),
+        cmocka_unit_test(a_connection_sends_without_delay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
