@@ -19,7 +19,7 @@ struct loop_settings {
     const char *node_name;         /* the app node */
     const char *instance_id;       /* as registered, or NULL */
     const char *run_dir;           /* status.json and the name claim; NULL: neither */
-    int poll_interval_s;           /* discovery and nodes() once the mesh is complete */
+    int poll_interval_s;           /* discovery once the mesh is complete */
     int heartbeat_interval_s;      /* lease renewal */
     int node_wait_s;               /* how long to wait for the app node to come up */
     int signal_fd;                 /* signalfd for SIGTERM, SIGINT */
@@ -34,7 +34,7 @@ int agent_loop_run(const struct loop_settings *settings, struct registry_backend
  * 32-bit value): base 1 s doubling per failure, at most cap_ms. Exposed for tests. */
 int64_t registry_backoff_ms(unsigned failures, int64_t cap_ms, uint32_t random);
 
-/* How often to run discovery and check nodes(): fast while starting or while a peer that
+/* How often to run discovery: fast while starting or while a peer that
  * may just be starting is unconnected, else the configured interval. */
 int64_t loop_poll_interval_ms(bool starting, bool mesh_complete, bool fresh_unconnected,
                               int poll_interval_s);

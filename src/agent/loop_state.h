@@ -12,6 +12,10 @@
 #include <time.h>
 
 #define FAST_POLL_MS 1000           /* while starting or while a fresh peer is missing */
+/* nodes() is asked of the local node every second, meshed or not: it is one local rpc, and a
+ * connection that drops (a tick timeout, a short cut) is dialled again within a second, as an
+ * in-VM library polling every second would. Discovery keeps its own interval. */
+#define LOOK_INTERVAL_MS 1000
 #define NODE_CONNECT_TIMEOUT_MS 1000
 #define REPEAT_LOG_MS 60000         /* a repeated error is logged at most this often */
 /* A peer that refused our cookie keeps refusing until it restarts (the cookie is fixed for a
@@ -59,7 +63,7 @@ struct loop_state {
 #define REGISTRY_ERR STATUS_ERROR_REGISTRY
 #define PEER_ERR STATUS_ERROR_PEER
 
-/* How long until the next discovery or look at nodes(): see loop_poll_interval_ms. */
+/* How long until the next discovery: see loop_poll_interval_ms. */
 int64_t loop_current_interval(const struct loop_state *st, int64_t now);
 
 /* Register, renew and discover as their timers say (loop_registry.c). Returns false when a
