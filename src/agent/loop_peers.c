@@ -148,7 +148,8 @@ static bool connect_due_peers(struct loop_state *st, int64_t now)
     if (!peer_set_has_cookie_refused(&st->peers))
         status_error_clear(&st->last_error, PEER_ERR);
     /* A fresh connection attempt shows in nodes() within about a second. */
-    st->check_at = now + LOOK_INTERVAL_MS;
+    int64_t next = due.len > 0 ? FAST_POLL_MS : loop_current_interval(st, now);
+    st->check_at = now + (next < MESHED_LOOK_MS ? next : MESHED_LOOK_MS);
     strlist_clear(&due);
     return false;
 }

@@ -20,7 +20,7 @@ setup_file() {
     tls_setup_identity
     e2e_start_registry
     # The default poll interval (60 s): a forced disconnection is redialled at the agent's
-    # next look at nodes(), every second, not at its next discovery.
+    # next look at nodes() (at most 10 s apart), not at its next discovery.
     e2e_stage_sample_app --env ERLANG_CLUSTER_TLS=true
     # From before the first instance starts, so every handshake is in the capture.
     tls_capture_start
