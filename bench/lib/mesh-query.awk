@@ -36,12 +36,14 @@ function holds(   i, j, n, want, s, k, pair) {
     }
     return 1
 }
-function apply(slot, kind, arg,   k, list, n, i) {
+function apply(slot, kind, arg,   list, n, i) {
     if (kind == "down") { up[slot] = 0; arg = "-" }
     else up[slot] = 1
     if (kind == "down" || kind == "sees") {
+        # Only this slot's previous list leaves seen: linear in the cluster, not quadratic.
+        n = split(sees[slot], list, ",")
+        for (i = 1; i <= n; i++) delete seen[slot, list[i]]
         sees[slot] = arg
-        for (k in seen) { split(k, pair, SUBSEP); if (pair[1] == slot) delete seen[k] }
         n = split(arg, list, ",")
         for (i = 1; i <= n; i++) if (list[i] != "-") seen[slot, list[i]] = 1
     }
