@@ -4,8 +4,7 @@
  * reconnection waits for the next retransmission, up to seconds. Instead the agent probes
  * the missing peers' ports itself (a non-blocking TCP connect, every HEAL_PROBE_INTERVAL_MS),
  * and when one that did not answer the last probe answers now (the network came back), it
- * aborts the pending set-up and has the node dial again at once (only the end with the
- * greater name: see redials_first). A peer whose port answered
+ * aborts the pending set-up and has the node dial again at once. A peer whose port answered
  * all along is left to the usual retries: its set-up is slow, not stuck, and aborting it
  * would only add lost connections (which global then answers with more disconnects). */
 #include "agent/loop_state.h"
@@ -158,16 +157,6 @@ static int probe_round(struct loop_state *st, bool *answered, size_t *probed)
     return signalled;
 }
 
-/* Of the two ends of a healed pair only the greater name restarts its set-up: net_kernel takes
- * an incoming set-up from a greater name while its own is pending (and drops its own), but
- * refuses one from a lower name. So the greater end's redial is the one that gets through,
- * and the lower end redialling too would only add refused set-ups and rpcs, which after a
- * partition all land on the node that just came back. */
-static bool redials_first(const char *own, const char *peer)
-{
-    return strcmp(own, peer) > 0;
-}
-
 int loop_heal_step(struct loop_state *st, int64_t now)
 {
     if (loop_heal_next(st) == INT64_MAX) {
@@ -195,7 +184,7 @@ int loop_heal_step(struct loop_state *st, int64_t now)
             continue;
         bool came_back = answered[i] && p->unreachable;
         p->unreachable = !answered[i];
-        answered[i] = came_back && redials_first(st->cfg->node_name, p->name);
+        answered[i] = came_back;
     }
     char err[512];
     for (size_t i = 0; i < n && !signalled; i++) {
