@@ -1,12 +1,12 @@
-/* Healing after a partition. While a peer is cut off, the app node's connection set-up to it
- * stays pending in net_kernel and sends its SYNs on TCP's retransmission timer (1, 2, 4 s
- * apart); every later connect_node joins that set-up. So after the network heals, the
- * reconnection waits for the next retransmission, up to seconds. Instead the agent probes
- * the missing peers' ports itself (a non-blocking TCP connect, every HEAL_PROBE_INTERVAL_MS),
- * and when one that did not answer the last probe answers now (the network came back), it
- * aborts the pending set-up and has the node dial again at once. A peer whose port answered
- * all along is left to the usual retries: its set-up is slow, not stuck, and aborting it
- * would only add lost connections (which global then answers with more disconnects). */
+/* Healing after a partition. A connection set-up started while a peer is cut off stays
+ * pending in net_kernel for net_setuptime (7 s), its SYNs on TCP's retransmission timer (1, 2,
+ * 4 s apart), and every later connect to that peer joins it: global's too, which fails with
+ * it and then disconnects others to prevent overlapping partitions. So a peer that was lost,
+ * or has failed before, is dialled only when its port answers: its port is probed first (a
+ * non-blocking TCP connect), and a silent one is probed every HEAL_PROBE_INTERVAL_MS instead
+ * and dialled the moment it answers, with no stale set-up in the way. A set-up someone else
+ * left pending (the app's own auto-connect) and still pending a probe round after the peer
+ * answered is aborted and started again. */
 #include "agent/loop_state.h"
 #include "common/clock.h"
 
@@ -22,7 +22,10 @@
 #define HEAL_PROBE_INTERVAL_MS 250
 #define HEAL_PROBE_WINDOW_MS 50      /* a peer on the container network answers in ~1 ms */
 #define HEAL_PROBE_MAX_FAILURES 8    /* ~3 min of backoff: then only the usual retries */
-#define HEAL_REDIAL_PAUSE_MS 1000    /* after a redial: let it show in nodes() first */
+/* A set-up on a network that answers takes milliseconds; one still pending this long after
+ * the peer answered is waiting for a SYN retransmission. Long enough that a slow but live
+ * set-up is not aborted (global would answer its failure with disconnects). */
+#define HEAL_STUCK_AFTER_MS 1000
 #define CUT_OFF_REGISTRY_PAUSE_MS 30000
 #define EPMD_PORT 4369
 #define RPC_TIMEOUT_MS 2000
@@ -91,10 +94,18 @@ static int start_probe(const struct sockaddr_storage *addr, socklen_t len)
     return -1;
 }
 
-/* Probes every peer worth it at once and waits up to the window for their answers (or a stop
- * signal). answered[i] is set for the i-th peer of the set that accepted. Returns 1 when a
- * stop signal is waiting, 0 otherwise. */
-static int probe_round(struct loop_state *st, bool *answered, size_t *probed)
+/* What a probe of a peer's port found. */
+enum reach {
+    REACH_NOT_PROBED,
+    REACH_SILENT,   /* no answer within the window: cut off, or its address is gone */
+    REACH_REFUSED,  /* an answer that is no connection (reset, unreachable) */
+    REACH_ANSWERED, /* it accepted */
+};
+
+/* Probes the selected peers at once and waits up to the window for their answers (or a stop
+ * signal). reach[i] is set for the i-th peer of the set. Returns 1 when a stop signal is
+ * waiting, 0 otherwise. */
+static int probe_round(struct loop_state *st, const bool *selected, enum reach *reach)
 {
     size_t n = st->peers.len;
     struct pollfd *fds = calloc(n + 1, sizeof *fds);
@@ -111,13 +122,10 @@ static int probe_round(struct loop_state *st, bool *answered, size_t *probed)
     for (size_t i = 0; i < n; i++) {
         struct sockaddr_storage addr;
         socklen_t len;
-        if (!worth_probing(&st->peers.items[i]) ||
-            !peer_address(st->peers.items[i].name, port, &addr, &len))
+        if (!selected[i] || !peer_address(st->peers.items[i].name, port, &addr, &len))
             continue;
         int fd = start_probe(&addr, len);
-        ++*probed;
-        if (fd == -2)
-            answered[i] = true;
+        reach[i] = fd == -2 ? REACH_ANSWERED : fd == -1 ? REACH_REFUSED : REACH_SILENT;
         if (fd < 0)
             continue;
         fds[used] = (struct pollfd){.fd = fd, .events = POLLOUT};
@@ -142,8 +150,8 @@ static int probe_round(struct loop_state *st, bool *answered, size_t *probed)
                 continue;
             int soerr = 0;
             socklen_t sl = sizeof soerr;
-            if (getsockopt(fds[k].fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0)
-                answered[owner[k]] = true;
+            bool ok = getsockopt(fds[k].fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0;
+            reach[owner[k]] = ok ? REACH_ANSWERED : REACH_REFUSED;
             close(fds[k].fd);
             fds[k].fd = -1; /* poll skips it from now on */
             open_probes--;
@@ -157,6 +165,67 @@ static int probe_round(struct loop_state *st, bool *answered, size_t *probed)
     return signalled;
 }
 
+/* Dialling this due peer could leave a set-up pending: it was connected before (lost now) or
+ * an earlier dial failed. A peer's first dial is not held up by a probe. */
+static bool check_before_dial(const struct peer *p)
+{
+    return p->was_connected || p->failures >= 2;
+}
+
+int loop_heal_drop_silent(struct loop_state *st, struct strlist *due)
+{
+    size_t n = st->peers.len;
+    bool *selected = calloc(n ? n : 1, sizeof *selected);
+    enum reach *reach = calloc(n ? n : 1, sizeof *reach);
+    if (selected == NULL || reach == NULL) {
+        free(selected);
+        free(reach);
+        LOG_ERROR(st->log, "cannot probe due peers: out of memory");
+        return 0;
+    }
+    size_t wanted = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct peer *p = &st->peers.items[i];
+        selected[i] = check_before_dial(p) && strlist_contains(due, p->name);
+        wanted += selected[i];
+    }
+    int signalled = wanted > 0 ? probe_round(st, selected, reach) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct peer *p = &st->peers.items[i];
+        if (reach[i] == REACH_NOT_PROBED)
+            continue;
+        p->unreachable = reach[i] != REACH_ANSWERED;
+        if (reach[i] == REACH_SILENT) {
+            LOG_DEBUG(st->log, "%s does not answer; dialling it when it does", p->name);
+            strlist_remove(due, p->name);
+        }
+    }
+    if (wanted > 0 && st->heal_at < monotonic_ms() + HEAL_PROBE_INTERVAL_MS)
+        st->heal_at = monotonic_ms() + HEAL_PROBE_INTERVAL_MS;
+    free(selected);
+    free(reach);
+    return signalled;
+}
+
+/* What the heal step does for a probed peer. */
+enum heal_action {
+    HEAL_NONE,
+    HEAL_DIAL,    /* its port answers again: dial it now */
+    HEAL_RESTART, /* dialled as it came back, still missing: abort the stuck set-up, dial */
+};
+
+static enum heal_action heal_action(struct peer *p, enum reach reach, int64_t now)
+{
+    bool answered = reach == REACH_ANSWERED;
+    bool came_back = answered && p->unreachable;
+    p->unreachable = !answered;
+    if (came_back)
+        return HEAL_DIAL;
+    if (answered && p->redialled_at != 0 && now - p->redialled_at >= HEAL_STUCK_AFTER_MS)
+        return HEAL_RESTART;
+    return HEAL_NONE;
+}
+
 int loop_heal_step(struct loop_state *st, int64_t now)
 {
     if (loop_heal_next(st) == INT64_MAX) {
@@ -167,38 +236,42 @@ int loop_heal_step(struct loop_state *st, int64_t now)
         return 0;
     st->heal_at = now + HEAL_PROBE_INTERVAL_MS;
     size_t n = st->peers.len;
-    bool *answered = calloc(n, sizeof *answered);
-    if (answered == NULL) {
+    bool *selected = calloc(n, sizeof *selected);
+    enum reach *reach = calloc(n, sizeof *reach);
+    if (selected == NULL || reach == NULL) {
+        free(selected);
+        free(reach);
         LOG_ERROR(st->log, "cannot probe missing peers: out of memory");
         return 0;
     }
-    size_t probed = 0, answers = 0;
-    int signalled = probe_round(st, answered, &probed);
     for (size_t i = 0; i < n; i++)
-        answers += answered[i];
-    st->heal_silent = probed > 0 && answers == 0;
-    /* Only a peer coming back is news: keep answered[i] for those, note the silent ones. */
+        selected[i] = worth_probing(&st->peers.items[i]);
+    int signalled = probe_round(st, selected, reach);
+    size_t probed = 0, answers = 0;
     for (size_t i = 0; i < n; i++) {
-        struct peer *p = &st->peers.items[i];
-        if (!worth_probing(p))
-            continue;
-        bool came_back = answered[i] && p->unreachable;
-        p->unreachable = !answered[i];
-        answered[i] = came_back;
+        probed += reach[i] != REACH_NOT_PROBED;
+        answers += reach[i] == REACH_ANSWERED;
     }
+    st->heal_silent = probed > 0 && answers == 0;
     char err[512];
     for (size_t i = 0; i < n && !signalled; i++) {
-        if (!answered[i])
-            continue;
         /* The peers' names stay put: nothing below changes the peer set. */
-        const char *name = st->peers.items[i].name;
-        int aborted = erlang_node_abort_setup(st->node, name, RPC_TIMEOUT_MS, err, sizeof err);
-        if (aborted == 1)
-            LOG_INFO(st->log, "%s answers again; restarting the pending connection set-up",
-                     name);
+        struct peer *p = &st->peers.items[i];
+        if (reach[i] == REACH_NOT_PROBED)
+            continue;
+        enum heal_action action = heal_action(p, reach[i], now);
+        if (action == HEAL_NONE)
+            continue;
+        int aborted = 0;
+        if (action == HEAL_RESTART) {
+            aborted = erlang_node_abort_setup(st->node, p->name, RPC_TIMEOUT_MS, err, sizeof err);
+            if (aborted == 1)
+                LOG_INFO(st->log, "%s answers, but the connection set-up to it is stuck; "
+                                  "restarting it", p->name);
+        }
         int asked = aborted < 0 ? aborted
-                                : erlang_node_connect_peer(st->node, name, RPC_TIMEOUT_MS, err,
-                                                           sizeof err);
+                                : erlang_node_connect_peer(st->node, p->name, RPC_TIMEOUT_MS,
+                                                           err, sizeof err);
         if (asked == ERLANG_NODE_STOPPED) {
             signalled = 1;
             break;
@@ -207,12 +280,14 @@ int loop_heal_step(struct loop_state *st, int64_t now)
             note_error(st, NODE_ERR, "%s", err);
             break; /* the connection was reset; the next look reconnects */
         }
-        LOG_DEBUG(st->log, "asked %s to connect to %s again", st->cfg->node_name, name);
-        st->heal_at = now + HEAL_REDIAL_PAUSE_MS;
-        if (st->check_at > now + FAST_POLL_MS / 4)
-            st->check_at = now + FAST_POLL_MS / 4; /* see it connected soon */
+        LOG_DEBUG(st->log, "%s answers again: asked %s to connect to it", p->name,
+                  st->cfg->node_name);
+        p->redialled_at = action == HEAL_DIAL ? now : 0;
+        if (st->check_at > st->heal_at)
+            st->check_at = st->heal_at; /* see it connected before the next round */
     }
-    free(answered);
+    free(selected);
+    free(reach);
     return signalled;
 }
 

@@ -1,5 +1,6 @@
 /* The peers' side of the loop: a look at the app node's nodes(), and connections started to
- * the peers that are due (probing first those that failed or refused our cookie). */
+ * the peers that are due (those lost or failed before only when their port answers, and
+ * probing first those that failed or refused our cookie). */
 #include "agent/loop_state.h"
 #include "common/clock.h"
 
@@ -123,6 +124,10 @@ static bool connect_due_peers(struct loop_state *st, int64_t now)
     struct strlist due = {0};
     if (peer_set_take_due(&st->peers, now, &due) != 0)
         LOG_ERROR(st->log, "cannot schedule peer connections: out of memory");
+    if (loop_heal_drop_silent(st, &due) > 0) {
+        strlist_clear(&due);
+        return true;
+    }
     int64_t probe_deadline = monotonic_ms() + PROBE_BUDGET_MS;
     for (size_t i = 0; i < due.len; i++) {
         if (signal_pending(st))

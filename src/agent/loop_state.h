@@ -82,9 +82,14 @@ bool loop_registry_discover(struct loop_state *st);
 int loop_check_peers(struct loop_state *st, int64_t now);
 
 /* Probes the ports of wanted peers that are missing after a connection attempt, and has the
- * app node dial again at once those that answer, aborting a set-up left pending while they
- * were cut off (loop_heal.c). Returns 1 when a stop signal is waiting, else 0. */
+ * app node dial those whose port answers again, aborting a set-up still stuck a second later
+ * (loop_heal.c). Returns 1 when a stop signal is waiting, else 0. */
 int loop_heal_step(struct loop_state *st, int64_t now);
+
+/* Probes the ports of the due peers whose dial could leave a set-up pending (lost ones, and
+ * those that failed before) and takes those that stay silent out of due: the heal probes
+ * dial them when they answer (loop_heal.c). Returns 1 when a stop signal is waiting, else 0. */
+int loop_heal_drop_silent(struct loop_state *st, struct strlist *due);
 
 /* Cut off: every peer lost and none answering a probe, for less than 30 s. Registry calls
  * then wait: each would block the loop for its timeout (2 s for DNS, whose server is

@@ -161,6 +161,7 @@ int peer_set_update_connected(struct peer_set *set, const struct strlist *nodes,
             p->cookie_refused = false;
             p->was_connected = true;
             p->unreachable = false;
+            p->redialled_at = 0;
         } else if (!now_connected && p->connected) {
             if (strlist_add(&changes->lost, p->name) != 0) {
                 status = -1;

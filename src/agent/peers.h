@@ -18,7 +18,8 @@ struct peer {
     int64_t next_attempt_ms; /* when to try connecting again */
     bool cookie_refused;     /* it refused our handshake: a different cookie */
     bool was_connected;      /* connected at some look: missing now means lost */
-    bool unreachable;        /* its port did not answer the last heal probe (loop_heal.c) */
+    bool unreachable;        /* its port did not answer the last probe (loop_heal.c) */
+    int64_t redialled_at;    /* dialled as its port answered again (loop_heal.c); 0: not */
 };
 
 struct peer_set {

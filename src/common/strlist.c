@@ -33,6 +33,19 @@ bool strlist_contains(const struct strlist *list, const char *s)
     return false;
 }
 
+bool strlist_remove(struct strlist *list, const char *s)
+{
+    for (size_t i = 0; i < list->len; i++) {
+        if (strcmp(list->items[i], s) != 0)
+            continue;
+        free(list->items[i]);
+        memmove(&list->items[i], &list->items[i + 1], (list->len - i - 1) * sizeof *list->items);
+        list->len--;
+        return true;
+    }
+    return false;
+}
+
 void strlist_clear(struct strlist *list)
 {
     for (size_t i = 0; i < list->len; i++)

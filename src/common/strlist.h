@@ -16,6 +16,9 @@ int strlist_add(struct strlist *list, const char *s);
 /* Appends a copy unless an equal string is present. */
 int strlist_add_unique(struct strlist *list, const char *s);
 bool strlist_contains(const struct strlist *list, const char *s);
+/* Removes the first string equal to s, keeping the others' order. Returns whether it was
+ * there. */
+bool strlist_remove(struct strlist *list, const char *s);
 void strlist_clear(struct strlist *list);
 
 #endif
