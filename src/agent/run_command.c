@@ -289,13 +289,21 @@ static bool set_up_discovery(struct run *run, const struct log_sink *log)
 {
     char err[1024];
     const char *cert_path = getenv("CF_SYSTEM_CERT_PATH");
+    char *trust_dir = fs_join(run->run_dir, RUN_DIR_TRUSTED_CERTS);
+    if (!trust_dir) {
+        LOG_ERROR(log, "cannot set up discovery: out of memory");
+        return false;
+    }
     struct registry_runtime rt = {
         .node_name = run->node_name,
         .ca_dir = cert_path && *cert_path ? cert_path : NULL,
+        .trust_dir = trust_dir,
         .interrupt_fd = run->signal_fd,
         .log = log,
     };
-    if (registry_new(&run->cfg, &rt, &run->reg, err, sizeof err) != 0) {
+    int made = registry_new(&run->cfg, &rt, &run->reg, err, sizeof err);
+    free(trust_dir); /* the back end keeps its own copy */
+    if (made != 0) {
         LOG_ERROR(log, "%s", err);
         return false;
     }

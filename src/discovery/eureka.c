@@ -386,6 +386,7 @@ int registry_eureka_new(const struct config *cfg, const struct registry_runtime 
     }
     struct http_options http = {
         .extra_ca_dir = rt->ca_dir,
+        .trust_dir = rt->trust_dir,
         .connect_timeout_ms = CONNECT_TIMEOUT_MS,
         .max_body = MAX_ANSWER_BYTES,
         .interrupt_fd = rt->interrupt_fd,

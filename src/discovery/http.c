@@ -18,13 +18,12 @@
 struct http_client {
     CURLM *multi;     /* owns the connection cache, so keep-alive survives between calls */
     CURL *easy;
-    /* The CA bundle is read at the first HTTPS request, never for plain http: 215 KB of PEM,
-     * plus libcurl's copy of it in every cached connection, even a plain-http one, were
-     * most of what Eureka mode cost over the other modes in private memory. */
+    /* The trusted certificates are written to trust_dir at the first HTTPS request, never
+     * for plain http; libcurl then reads only the issuers a handshake needs (http_ca.c). */
     char *system_bundle;
     char *extra_ca_dir;
-    char *ca_bundle;  /* PEM blob handed to libcurl for HTTPS, or NULL before the first */
-    size_t ca_bundle_len;
+    char *trust_dir;
+    bool trust_dir_written;
     long connect_timeout_ms;
     size_t max_body;
     int interrupt_fd;
@@ -52,7 +51,9 @@ struct http_client *http_client_new(const struct http_options *opts, char *err, 
     const char *system_bundle = (info && info->cainfo) ? info->cainfo : DEFAULT_CA_BUNDLE;
     client->system_bundle = strdup(system_bundle);
     client->extra_ca_dir = opts->extra_ca_dir ? strdup(opts->extra_ca_dir) : NULL;
-    if (!client->system_bundle || (opts->extra_ca_dir && !client->extra_ca_dir)) {
+    client->trust_dir = opts->trust_dir ? strdup(opts->trust_dir) : NULL;
+    if (!client->system_bundle || (opts->extra_ca_dir && !client->extra_ca_dir) ||
+        (opts->trust_dir && !client->trust_dir)) {
         snprintf(err, errlen, "cannot create HTTP client: out of memory");
         goto fail;
     }
@@ -79,7 +80,7 @@ void http_client_free(struct http_client *client)
         curl_easy_cleanup(client->easy);
     if (client->multi)
         curl_multi_cleanup(client->multi);
-    free(client->ca_bundle);
+    free(client->trust_dir);
     free(client->system_bundle);
     free(client->extra_ca_dir);
     free(client);
@@ -223,13 +224,18 @@ static bool is_https(const char *url)
     return strncasecmp(url, "https://", 8) == 0;
 }
 
-/* The CA bundle for an HTTPS request, read at the first one; false with err set. */
-static bool ensure_ca_bundle(struct http_client *client, char *err, size_t errlen)
+/* The trust directory for an HTTPS request, written at the first one; false with err set. */
+static bool ensure_trust_dir(struct http_client *client, char *err, size_t errlen)
 {
-    if (!client->ca_bundle)
-        client->ca_bundle = http_build_ca_bundle(client->system_bundle, client->extra_ca_dir,
-                                                 &client->ca_bundle_len, err, errlen);
-    return client->ca_bundle != NULL;
+    if (client->trust_dir_written)
+        return true;
+    if (!client->trust_dir) {
+        snprintf(err, errlen, "HTTPS needs a trust directory, and this client has none");
+        return false;
+    }
+    client->trust_dir_written = http_write_trust_dir(client->system_bundle, client->extra_ca_dir,
+                                                     client->trust_dir, err, errlen) > 0;
+    return client->trust_dir_written;
 }
 
 /* Sets up the easy handle for one request: verified TLS against our CA bundle, no redirects,
@@ -240,9 +246,6 @@ static CURLcode set_options(struct http_client *client, const struct http_reques
     CURL *easy = client->easy;
     long total = req->timeout_ms > 0 ? req->timeout_ms : 5000;
     long connect = client->connect_timeout_ms < total ? client->connect_timeout_ms : total;
-    /* libcurl copies the blob's description; the bundle itself lives as long as the client. */
-    struct curl_blob ca = {.data = client->ca_bundle, .len = client->ca_bundle_len,
-                           .flags = CURL_BLOB_NOCOPY};
     CURLcode rc = CURLE_OK;
 #define SETOPT(opt, val)                                                                           \
     do {                                                                                           \
@@ -258,8 +261,10 @@ static CURLcode set_options(struct http_client *client, const struct http_reques
     SETOPT(CURLOPT_CONNECTTIMEOUT_MS, connect);
     SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
-    if (is_https(req->url))
-        SETOPT(CURLOPT_CAINFO_BLOB, &ca);
+    if (is_https(req->url)) {
+        SETOPT(CURLOPT_CAINFO, NULL); /* not the default bundle: only the directory */
+        SETOPT(CURLOPT_CAPATH, client->trust_dir);
+    }
     SETOPT(CURLOPT_HTTPHEADER, headers);
     SETOPT(CURLOPT_WRITEFUNCTION, collect_body);
     SETOPT(CURLOPT_WRITEDATA, body);
@@ -352,7 +357,7 @@ enum http_result http_perform(struct http_client *client, const struct http_requ
 
     if (!build_headers(req, &headers)) {
         snprintf(resp->error, sizeof resp->error, "%s: out of memory", where);
-    } else if (is_https(req->url) && !ensure_ca_bundle(client, ca_err, sizeof ca_err)) {
+    } else if (is_https(req->url) && !ensure_trust_dir(client, ca_err, sizeof ca_err)) {
         snprintf(resp->error, sizeof resp->error, "%s: %.300s", where, ca_err);
     } else if ((rc = set_options(client, req, headers, &body, errbuf)) != CURLE_OK) {
         snprintf(resp->error, sizeof resp->error, "%s: cannot set up request: %s", where,

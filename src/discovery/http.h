@@ -12,6 +12,8 @@ struct http_client;
 
 struct http_options {
     const char *extra_ca_dir;  /* directory of PEM certificates to trust too (CF_SYSTEM_CERT_PATH), or NULL */
+    const char *trust_dir;     /* where the trusted certificates are written for HTTPS (made or
+                                  emptied at the first HTTPS request); NULL: HTTPS fails */
     long connect_timeout_ms;   /* TCP + TLS connect */
     size_t max_body;           /* larger answers fail */
     int interrupt_fd;          /* readable means "give up now"; -1 for none */
@@ -49,12 +51,14 @@ enum http_result http_perform(struct http_client *client, const struct http_requ
                               struct http_response *resp);
 void http_response_free(struct http_response *resp);
 
-/* Reads the default CA bundle plus every *.pem / *.crt in extra_ca_dir into one PEM blob.
- * Returns NULL with err set when nothing could be read. Exposed for tests. */
-char *http_build_ca_bundle(const char *default_bundle, const char *extra_ca_dir, size_t *len,
-                           char *err, size_t errlen);
+/* Writes every certificate of the default bundle and of extra_ca_dir's *.pem / *.crt files
+ * into dir (made, or emptied) as OpenSSL's lookup directory: PEM files named <subject
+ * hash>.<n>. Returns how many, or -1 with err set (also when there is none). Exposed for
+ * tests. */
+long http_write_trust_dir(const char *default_bundle, const char *extra_ca_dir, const char *dir,
+                          char *err, size_t errlen);
 
-/* The same reads without keeping the text: 0 when http_build_ca_bundle would succeed. */
+/* Reads those files through, keeping nothing: 0 when they are readable and not all empty. */
 int http_check_ca_bundle(const char *default_bundle, const char *extra_ca_dir, char *err,
                          size_t errlen);
 

@@ -43,6 +43,8 @@ struct registry_backend {
 struct registry_runtime {
     const char *node_name;       /* this instance's full node name */
     const char *ca_dir;          /* more CA certificates to trust (CF_SYSTEM_CERT_PATH), or NULL */
+    const char *trust_dir;       /* a directory HTTPS clients may fill with the trusted
+                                    certificates (http.h); NULL: no HTTPS */
     int interrupt_fd;            /* readable means "give up now" (the signalfd); -1: none */
     long budget_ms;              /* the most one call may take; 0: the back end's default */
     const struct log_sink *log;  /* must outlive the back end */

@@ -16,6 +16,7 @@
 #define RUN_FILE_NODE_NAME "node_name"         /* the app node's name, one line */
 #define RUN_FILE_CLAIM_OWNER "claim_owner"     /* "PID STARTTIME" of the shell that claimed */
 #define RUN_FILE_AGENT_LOCK "agent.lock"       /* flock'ed by the running agent */
+#define RUN_DIR_TRUSTED_CERTS "trusted-certs"  /* the agent's HTTPS trust (one file a CA) */
 
 /* The run dir the wrapper uses when it passes none: ${TMPDIR:-/tmp}/erlang-cluster, from
  * the given environment. Writes into buf; returns -1 if it does not fit. */

@@ -1,6 +1,7 @@
 /* The HTTP client against a one-shot server on loopback: redirects are not followed, bodies
- * are capped, the total timeout holds, the interrupt fd cuts a call short; and the CA bundle
- * is the system store plus CF_SYSTEM_CERT_PATH, checked at start but held only for HTTPS. */
+ * are capped, the total timeout holds, the interrupt fd cuts a call short; and the trusted
+ * certificates are the system store plus CF_SYSTEM_CERT_PATH, checked at start, written out
+ * by subject hash only for HTTPS. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -307,46 +308,118 @@ static void write_file(const char *path, const char *text)
     fclose(f);
 }
 
-static void ca_bundle_is_the_system_store_plus_platform_certificates(void **state)
+/* Test CAs (self-signed, P-256, valid until 2126): two subjects, and a second certificate
+ * of the first subject, as a renewed CA has. */
+static const char CA_ONE[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBgzCCASmgAwIBAgIUMgf31unasNyRmvrC/LNISE6g9j4wCgYIKoZIzj0EAwIw\n"
+    "FjEUMBIGA1UEAwwLdGVzdC1jYS1vbmUwIBcNMjYxMjA2MTE1OTAwWhgPMjEyNjEx\n"
+    "MTIxMTU5MDBaMBYxFDASBgNVBAMMC3Rlc3QtY2Etb25lMFkwEwYHKoZIzj0CAQYI\n"
+    "KoZIzj0DAQcDQgAEvPdj4kPDxxUcIzcLjpUoYwZVPe6en3S619lSJVtcyzkB+bLk\n"
+    "wDEoOFmJKHgOd3uXuQym0juzrErusNPm6ujflaNTMFEwHQYDVR0OBBYEFA9cqfPw\n"
+    "8y5K7EJmx+wnZC+JVqxRMB8GA1UdIwQYMBaAFA9cqfPw8y5K7EJmx+wnZC+JVqxR\n"
+    "MA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIgF14cTV1dkxkbC+af\n"
+    "WzJsqJqEC5nYaYnUemvRPirWuyACIQCBTlrIsLyrMBn+i1dWO6v40yN1J+7QyzQy\n"
+    "LVfL+n0U3g==\n"
+    "-----END CERTIFICATE-----\n";
+static const char CA_TWO[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBgjCCASmgAwIBAgIUONXO3MF06KqeJWRLDtlrRpGB7vkwCgYIKoZIzj0EAwIw\n"
+    "FjEUMBIGA1UEAwwLdGVzdC1jYS10d28wIBcNMjYxMjA2MTE1OTAwWhgPMjEyNjEx\n"
+    "MTIxMTU5MDBaMBYxFDASBgNVBAMMC3Rlc3QtY2EtdHdvMFkwEwYHKoZIzj0CAQYI\n"
+    "KoZIzj0DAQcDQgAE0MAuWkISdmSL/tmcYN5BbHb4vBVk4DVTuE7zu/9pdS4Pxwfn\n"
+    "GRlFAuHBC5owJx72XesBhLxJFRUOwUDk7i6rZ6NTMFEwHQYDVR0OBBYEFKTJ/IBD\n"
+    "2Jps74C8ednhUxDlhqHPMB8GA1UdIwQYMBaAFKTJ/IBD2Jps74C8ednhUxDlhqHP\n"
+    "MA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDRwAwRAIgQy4SOiV5V/rTFOCK\n"
+    "n3zKZjNkoqSHE+X8H0LHdzDLCLUCIGqoyC4MGcQtyHhhvI7p53eiCuzISxCfiTgG\n"
+    "rI1s93fX\n"
+    "-----END CERTIFICATE-----\n";
+static const char CA_ONE_RENEWED[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBhDCCASmgAwIBAgIUOLFJxGtYOLZaXsDDdy3f1ArT4v0wCgYIKoZIzj0EAwIw\n"
+    "FjEUMBIGA1UEAwwLdGVzdC1jYS1vbmUwIBcNMjYxMjA2MTE1OTAwWhgPMjEyNjEx\n"
+    "MTIxMTU5MDBaMBYxFDASBgNVBAMMC3Rlc3QtY2Etb25lMFkwEwYHKoZIzj0CAQYI\n"
+    "KoZIzj0DAQcDQgAEzxODLt+Qj4L5UXN1pf5ANAiRDXjnWo8hZ03hrX73/BkdrQvW\n"
+    "WxOPuIvjl4CmJhpy5Xa0IMYVEmsdN7CqEm/BGKNTMFEwHQYDVR0OBBYEFKOtqTu6\n"
+    "h8YzhDTExxojo87T7u9/MB8GA1UdIwQYMBaAFKOtqTu6h8YzhDTExxojo87T7u9/\n"
+    "MA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSQAwRgIhAMUXZzR6HafXaa2h\n"
+    "+8lw1pc/Dz6nqHpP9EGZBiYILA9qAiEA53dcjTYzKFZ+9cfIQQ8gEqlS2QxVfAn3\n"
+    "nq9IEBu2BXU=\n"
+    "-----END CERTIFICATE-----\n";
+#define CA_ONE_HASH "6f40ea63" /* openssl x509 -noout -subject_hash */
+#define CA_TWO_HASH "7c81cabc"
+
+/* The file at dir/name holds exactly text. */
+static void assert_file_is(const char *dir, const char *name, const char *text)
+{
+    char path[512], got[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("%s is missing", path);
+    size_t n = fread(got, 1, sizeof got - 1, f);
+    fclose(f);
+    got[n] = '\0';
+    assert_string_equal(got, text);
+}
+
+static void remove_tree(const char *dir)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void the_trust_dir_holds_the_system_store_and_platform_certificates_by_subject_hash(
+    void **state)
 {
     (void)state;
     char dir[] = "/tmp/test-http-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char sys[256], a[320], b[320], other[320];
+    char sys[256], certs[256], path[320], trust[256];
     snprintf(sys, sizeof sys, "%s/system.pem", dir);
-    write_file(sys, "SYSTEM-CERTS\n");
-    char certs[256];
+    FILE *f = fopen(sys, "w");
+    assert_non_null(f);
+    fprintf(f, "# a system bundle: text between certificates is skipped\n%s\n%s", CA_ONE, CA_TWO);
+    assert_int_equal(fclose(f), 0);
     snprintf(certs, sizeof certs, "%s/cf", dir);
     assert_int_equal(mkdir(certs, 0700), 0);
-    snprintf(a, sizeof a, "%s/trusted-ca-1.crt", certs);
-    write_file(a, "PLATFORM-ONE"); /* no final newline: the bundle adds one */
-    snprintf(b, sizeof b, "%s/trusted-ca-2.pem", certs);
-    write_file(b, "PLATFORM-TWO\n");
-    snprintf(other, sizeof other, "%s/README.txt", certs);
-    write_file(other, "NOT-A-CERT\n");
+    snprintf(path, sizeof path, "%s/trusted-ca-1.crt", certs);
+    write_file(path, CA_ONE_RENEWED);
+    snprintf(path, sizeof path, "%s/trusted-ca-2.pem", certs);
+    write_file(path, CA_TWO); /* also in the system store */
+    snprintf(path, sizeof path, "%s/README.txt", certs);
+    write_file(path, "NOT-A-CERT\n");
+    /* An earlier run's directory is emptied first. */
+    snprintf(trust, sizeof trust, "%s/trust", dir);
+    assert_int_equal(mkdir(trust, 0700), 0);
+    snprintf(path, sizeof path, "%s/" CA_ONE_HASH ".0", trust);
+    write_file(path, CA_TWO);
 
-    size_t len = 0;
     char err[512];
-    char *bundle = http_build_ca_bundle(sys, certs, &len, err, sizeof err);
-    assert_non_null(bundle);
-    assert_int_equal(strncmp(bundle, "SYSTEM-CERTS\n", 13), 0);
-    assert_non_null(strstr(bundle, "PLATFORM-ONE\n"));
-    assert_non_null(strstr(bundle, "PLATFORM-TWO\n"));
-    assert_null(strstr(bundle, "NOT-A-CERT"));
-    assert_int_equal(strlen(bundle), len);
-    free(bundle);
+    assert_int_equal(http_write_trust_dir(sys, certs, trust, err, sizeof err), 4);
+    assert_file_is(trust, CA_ONE_HASH ".0", CA_ONE);
+    assert_file_is(trust, CA_ONE_HASH ".1", CA_ONE_RENEWED);
+    assert_file_is(trust, CA_TWO_HASH ".0", CA_TWO);
+    assert_file_is(trust, CA_TWO_HASH ".1", CA_TWO);
+    snprintf(path, sizeof path, "%s/" CA_ONE_HASH ".2", trust);
+    assert_int_equal(access(path, F_OK), -1);
 
+    /* What is wrong is named. */
     char missing[320];
     snprintf(missing, sizeof missing, "%s/nope", dir);
-    assert_null(http_build_ca_bundle(sys, missing, &len, err, sizeof err));
+    assert_int_equal(http_write_trust_dir(sys, missing, trust, err, sizeof err), -1);
     assert_non_null(strstr(err, "CF_SYSTEM_CERT_PATH"));
-
-    unlink(a);
-    unlink(b);
-    unlink(other);
-    rmdir(certs);
-    unlink(sys);
-    rmdir(dir);
+    snprintf(path, sizeof path, "%s/trusted-ca-3.crt", certs);
+    write_file(path, "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n"
+                     "-----END CERTIFICATE-----\n");
+    assert_int_equal(http_write_trust_dir(sys, certs, trust, err, sizeof err), -1);
+    assert_non_null(strstr(err, "trusted-ca-3.crt"));
+    snprintf(path, sizeof path, "%s/empty.pem", dir);
+    write_file(path, "no certificate here\n");
+    assert_int_equal(http_write_trust_dir(path, NULL, trust, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no CA certificates found"));
+    remove_tree(dir);
 }
 
 /* Bytes the allocator has handed out and not had back (heap and mmapped chunks). */
@@ -356,7 +429,8 @@ static size_t bytes_in_use(void)
     return mi.uordblks + mi.hblkhd;
 }
 
-static void a_plain_http_client_checks_the_ca_store_but_holds_no_copy_of_it(void **state)
+static void a_plain_http_client_checks_the_ca_store_but_holds_and_writes_no_copy_of_it(
+    void **state)
 {
     (void)state;
 #if defined(__SANITIZE_ADDRESS__)
@@ -372,9 +446,12 @@ static void a_plain_http_client_checks_the_ca_store_but_holds_no_copy_of_it(void
         fputs("MIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBaMQswCQYDVQQGEwJJ\n", f);
     assert_int_equal(fclose(f), 0);
 
+    char trust[320];
+    snprintf(trust, sizeof trust, "%s/trust", dir);
     size_t before = bytes_in_use();
-    struct http_options opts = {.extra_ca_dir = dir, .connect_timeout_ms = 1000,
-                                .max_body = 1024, .interrupt_fd = -1};
+    struct http_options opts = {.extra_ca_dir = dir, .trust_dir = trust,
+                                .connect_timeout_ms = 1000, .max_body = 1024,
+                                .interrupt_fd = -1};
     char err[512];
     struct http_client *c = http_client_new(&opts, err, sizeof err);
     if (!c)
@@ -394,6 +471,7 @@ static void a_plain_http_client_checks_the_ca_store_but_holds_no_copy_of_it(void
     if (held >= 200 * 1024)
         fail_msg("a plain-http client holds %zu bytes after one request (the CA store is 400 KB "
                  "or more)", held);
+    assert_int_equal(access(trust, F_OK), -1); /* nor writes the trust directory */
 
     /* The store is still checked when the client is made. */
     assert_int_equal(chmod(cert, 0), 0);
@@ -421,8 +499,9 @@ int main(void)
         cmocka_unit_test(bodies_over_the_cap_fail),
         cmocka_unit_test(a_server_that_never_answers_fails_within_the_total_timeout),
         cmocka_unit_test(a_readable_interrupt_fd_cuts_the_call_short),
-        cmocka_unit_test(ca_bundle_is_the_system_store_plus_platform_certificates),
-        cmocka_unit_test(a_plain_http_client_checks_the_ca_store_but_holds_no_copy_of_it),
+        cmocka_unit_test(
+            the_trust_dir_holds_the_system_store_and_platform_certificates_by_subject_hash),
+        cmocka_unit_test(a_plain_http_client_checks_the_ca_store_but_holds_and_writes_no_copy_of_it),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
