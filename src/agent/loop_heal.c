@@ -5,7 +5,7 @@
  * or has failed before, is dialled only when its port answers: its port is probed first (a
  * non-blocking TCP connect), and a silent one is probed every HEAL_PROBE_INTERVAL_MS instead
  * and dialled the moment it answers, with no stale set-up in the way. A set-up someone else
- * left pending (the app's own auto-connect) and still pending a probe round after the peer
+ * left pending (the app's own auto-connect) and still pending a second after the peer
  * answered is aborted and started again. */
 #include "agent/loop_state.h"
 #include "common/clock.h"
@@ -30,8 +30,8 @@
 #define EPMD_PORT 4369
 #define RPC_TIMEOUT_MS 2000
 
-/* A peer worth probing: wanted, not connected, already dialled (so a set-up may be pending)
- * and not yet given up to the usual backoff. */
+/* A peer worth probing: wanted, not connected, tried at least once (dialled, or held back
+ * because its port was silent) and not yet given up to the usual backoff. */
 static bool worth_probing(const struct peer *p)
 {
     return p->wanted && !p->connected && !p->cookie_refused && p->failures >= 1 &&

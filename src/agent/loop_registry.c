@@ -4,6 +4,7 @@
 #include "common/clock.h"
 #include "common/nameset.h"
 
+#include <malloc.h>
 #include <sys/random.h>
 
 int64_t registry_backoff_ms(unsigned failures, int64_t cap_ms, uint32_t random)
@@ -171,6 +172,11 @@ static bool discover(struct loop_state *st)
     if (loop_take_discovery(&st->peers, &found, now, st->log) != 0)
         LOG_ERROR(st->log, "cannot record discovered peers: out of memory");
     strlist_clear(&found);
+    /* The answer and its parse (a few hundred kB of cJSON nodes at 64 instances) are freed by
+     * now, but glibc keeps freed heap pages for the next allocations: hand them back, so an
+     * idle agent holds what it uses, not what its largest answer needed. The result only says
+     * whether any page was released. */
+    (void)malloc_trim(0);
     st->discover_at = now + loop_current_interval(st, now);
     st->check_at = now;
     return true;

@@ -251,6 +251,14 @@ _foundation_ns_empty() {
 _foundation_delete_ns() {
     local ns=$1 status=0
     _foundation_kill_ns "$ns" || status=1
+    # An instance's end of its veth pair goes first: deleting it removes the switch's end
+    # (v<N>) at once, where the namespace's own teardown does so a moment later, and an
+    # instance N made right after would find v<N> still there ("File exists").
+    if [[ -e /run/netns/$ns ]] && ip -n "$ns" link show eth0 >/dev/null 2>&1 &&
+        ! ip -n "$ns" link del eth0 2>/dev/null; then
+        _foundation_err "could not delete the link of network namespace $ns"
+        status=1
+    fi
     if [[ -e /run/netns/$ns ]] && ! ip netns delete "$ns" 2>/dev/null; then
         _foundation_err "could not delete network namespace $ns"
         status=1
