@@ -188,7 +188,6 @@ static bool try_app_node(struct loop_state *st)
 static bool tend_cluster(struct loop_state *st, bool *signalled)
 {
     int64_t now = monotonic_ms();
-    loop_watch_links(st, now);
     /* A peer whose backoff has run out is due too (next_timer counts its attempt). */
     bool peer_due = peer_set_next_attempt(&st->peers) <= now;
     int checked = now >= st->check_at || peer_due ? loop_check_peers(st, now) : 0;
@@ -219,7 +218,6 @@ static int64_t next_timer(const struct loop_state *st)
         next = min64(next, registry_next);
         next = min64(next, peer_set_next_attempt(&st->peers));
         next = min64(next, loop_heal_next(st));
-        next = min64(next, loop_links_next(st));
     }
     return next;
 }

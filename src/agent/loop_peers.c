@@ -159,35 +159,6 @@ static bool connect_due_peers(struct loop_state *st, int64_t now)
     return false;
 }
 
-void loop_watch_links(struct loop_state *st, int64_t now)
-{
-    if (!peer_set_complete(&st->peers)) {
-        st->links_known = false; /* a baseline from before would only cause a spare look */
-        return;
-    }
-    if (now < st->links_at)
-        return;
-    st->links_at = now + LINKS_WATCH_MS;
-    struct dist_links links;
-    char err[320];
-    if (dist_links_read("/proc/net", st->node->port, &links, err, sizeof err) != 0) {
-        if (!st->links_error_logged) /* the looks every MESHED_LOOK_MS still notice */
-            LOG_DEBUG(st->log, "%s; a dropped peer is noticed at the next look", err);
-        st->links_error_logged = true;
-        return;
-    }
-    if (st->links_known && (links.count != st->links.count ||
-                            links.fingerprint != st->links.fingerprint))
-        st->check_at = now;
-    st->links = links;
-    st->links_known = true;
-}
-
-int64_t loop_links_next(const struct loop_state *st)
-{
-    return peer_set_complete(&st->peers) ? st->links_at : INT64_MAX;
-}
-
 int loop_check_peers(struct loop_state *st, int64_t now)
 {
     switch (look_at_nodes(st, now)) {

@@ -4,7 +4,6 @@
 #ifndef ECB_AGENT_LOOP_STATE_H
 #define ECB_AGENT_LOOP_STATE_H
 
-#include "agent/dist_links.h"
 #include "agent/loop.h"
 #include "agent/status.h"
 
@@ -18,9 +17,6 @@
  * within this, not at the next discovery. A look costs about 0.5 ms of CPU (an rpc and the
  * status view), so once a second would break the idle target of 1 CPU-s an hour. */
 #define MESHED_LOOK_MS 10000
-/* ...but its distribution connections, as the kernel lists them, are read this often: a
- * change brings the next look forward (loop_watch_links). */
-#define LINKS_WATCH_MS 1000
 #define NODE_CONNECT_TIMEOUT_MS 1000
 #define REPEAT_LOG_MS 60000         /* a repeated error is logged at most this often */
 /* A peer that refused our cookie keeps refusing until it restarts (the cookie is fixed for a
@@ -53,10 +49,6 @@ struct loop_state {
     int64_t heal_at;        /* next probe of the missing peers (loop_heal.c) */
     bool heal_silent;       /* the last probe round reached none of them */
     int64_t cut_off_since;  /* every peer lost and silent since then; 0: not cut off */
-    int64_t links_at;       /* next read of the node's connections (loop_watch_links) */
-    struct dist_links links; /* as read last, when links_known */
-    bool links_known;
-    bool links_error_logged;
     int exit_code;          /* when the loop stops */
 
     struct status_error last_error;
@@ -88,13 +80,6 @@ bool loop_registry_discover(struct loop_state *st);
  * app node is gone, 1 when a stop signal cut an rpc short (the signal is still unread),
  * else 0. */
 int loop_check_peers(struct loop_state *st, int64_t now);
-
-/* In a complete mesh, reads the app node's distribution connections every LINKS_WATCH_MS and
- * brings the next look forward to now when they changed (loop_peers.c). */
-void loop_watch_links(struct loop_state *st, int64_t now);
-
-/* When loop_watch_links next has work, or INT64_MAX. */
-int64_t loop_links_next(const struct loop_state *st);
 
 /* Probes the ports of wanted peers that are missing after a connection attempt, and has the
  * app node dial those whose port answers again, aborting a set-up still stuck a second later
