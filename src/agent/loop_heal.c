@@ -134,11 +134,13 @@ static int probe_round(struct loop_state *st, const bool *selected, enum reach *
     int signalled = 0;
     size_t open_probes = used - 1;
     int64_t deadline = monotonic_ms() + HEAL_PROBE_WINDOW_MS;
-    while (open_probes > 0 && !signalled) {
+    bool window_over = false;
+    while (open_probes > 0 && !signalled && !window_over) {
         int64_t left = deadline - monotonic_ms();
-        if (left <= 0)
-            break;
-        int r = poll(fds, used, (int)left);
+        /* Once the window is over, one more look without waiting: on a loaded machine the
+         * agent may run again only after it, with the answers already in. */
+        window_over = left <= 0;
+        int r = poll(fds, used, window_over ? 0 : (int)left);
         if (r < 0 && errno != EINTR)
             break;
         if (r <= 0)
