@@ -202,8 +202,9 @@ int loop_heal_drop_silent(struct loop_state *st, struct strlist *due)
             strlist_remove(due, p->name);
         }
     }
-    if (wanted > 0 && st->heal_at < monotonic_ms() + HEAL_PROBE_INTERVAL_MS)
-        st->heal_at = monotonic_ms() + HEAL_PROBE_INTERVAL_MS;
+    int64_t next_round = monotonic_ms() + HEAL_PROBE_INTERVAL_MS;
+    if (wanted > 0 && st->heal_at < next_round)
+        st->heal_at = next_round; /* these peers were just probed */
     free(selected);
     free(reach);
     return signalled;

@@ -46,6 +46,7 @@ lifecycle_teardown() {
     # Teardown: any of these processes may be gone already, so failures to signal are fine.
     pids=$(ip netns pids "$LIFECYCLE_NS" 2>/dev/null || true)
     if [ -n "$pids" ]; then
+        # Teardown: a process may have exited since it was listed; the wait below checks.
         # shellcheck disable=SC2086 # one pid per word
         kill -TERM $pids 2>/dev/null || true
         deadline=$((SECONDS + 10))
@@ -53,7 +54,7 @@ lifecycle_teardown() {
             sleep 0.1
         done
         pids=$(ip netns pids "$LIFECYCLE_NS" 2>/dev/null || true)
-        # shellcheck disable=SC2086
+        # shellcheck disable=SC2086 # one pid per word; one may exit between list and kill
         [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
     fi
     ip netns del "$LIFECYCLE_NS" 2>/dev/null || true # a test may have failed before creating it
