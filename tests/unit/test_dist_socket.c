@@ -1,6 +1,7 @@
 /* The agent's distribution sockets without a node: setup, the errors ei cannot tell (it only
  * reports an errno), which dist_socket_error names. tests/e2e/tls-dist.bats,
- * tests/integration/tls.bats and agent.bats run them against real nodes. */
+ * tests/integration/tls.bats and agent.bats run them against real nodes. Also the capability
+ * flags the handshake offers, which newer nodes require. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,6 +141,72 @@ static void a_connection_sends_without_delay(void **state)
     close(d.listen_fd);
 }
 
+/* The listening side of the_handshake_offers_what_otp_26_to_28_require: reads the dialler's
+ * first handshake packet (send_name) and keeps its tag and capability flags. */
+struct named {
+    int listen_fd;
+    char tag;       /* 'N': protocol version 6 (OTP 23+); 0: nothing read */
+    uint64_t flags;
+};
+
+static void *accept_and_read_name(void *arg)
+{
+    struct named *n = arg;
+    n->tag = 0;
+    int afd = accept(n->listen_fd, NULL, NULL);
+    if (afd < 0)
+        return NULL;
+    /* 2 bytes length, 'N', 8 bytes flags, ...: one short packet, read in full. */
+    unsigned char packet[64];
+    size_t got = 0;
+    while (got < 11) {
+        ssize_t r = recv(afd, packet + got, sizeof packet - got, 0);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    if (got >= 11) {
+        n->tag = (char)packet[2];
+        for (int i = 0; i < 8; i++)
+            n->flags = (n->flags << 8) | packet[3 + i];
+    }
+    close(afd);
+    return NULL;
+}
+
+/* OTP 25 refuses a node that lacks any of these (erl_dist_protocol "Distribution Flags"), and
+ * OTP 26 added DFLAG_V4_NC and DFLAG_UNLINK_ID (ei_connect_int.h DFLAG_DIST_MANDATORY_26);
+ * OTP 27 and 28 require no more. docs/compatibility.md, "Distribution handshake". */
+static void the_handshake_offers_what_otp_26_to_28_require(void **state)
+{
+    (void)state;
+    const uint64_t mandatory_25 = 0x4 /* EXTENDED_REFERENCES */ | 0x10 /* FUN_TAGS */ |
+                                  0x80 /* NEW_FUN_TAGS */ | 0x100 /* EXTENDED_PIDS_PORTS */ |
+                                  0x200 /* EXPORT_PTR_TAG */ | 0x400 /* BIT_BINARIES */ |
+                                  0x800 /* NEW_FLOATS */ | 0x10000 /* UTF8_ATOMS */ |
+                                  0x20000 /* MAP_TAG */ | 0x40000 /* BIG_CREATION */ |
+                                  0x1000000 /* HANDSHAKE_23 */;
+    const uint64_t mandatory_26 = 0x2000000 /* UNLINK_ID */ | (UINT64_C(1) << 34) /* V4_NC */;
+    assert_int_equal(ei_init(), 0);
+    int port;
+    struct named n = {.listen_fd = listener(&port)};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, accept_and_read_name, &n), 0);
+    struct dist_socket_setup setup;
+    dist_socket_setup_init(&setup, NULL);
+    ei_cnode ec;
+    assert_true(dist_socket_xinit(&ec, "127.0.0.1", "t", "t@127.0.0.1", "cookie", 1, &setup) >= 0);
+    /* The listener closes after send_name: the connection fails, the flags are read. */
+    assert_true(ei_connect_host_port_tmo(&ec, "127.0.0.1", port, 2000) < 0);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    assert_int_equal(n.tag, 'N');
+    assert_int_equal(n.flags & mandatory_25, mandatory_25);
+    assert_int_equal(n.flags & mandatory_26, mandatory_26);
+    assert_int_equal(n.flags & 0x1 /* PUBLISHED */, 0); /* a hidden node */
+    assert_null(setup.live);
+    close(n.listen_fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +214,7 @@ int main(void)
         cmocka_unit_test(an_unreadable_certificate_is_named),
         cmocka_unit_test(a_closed_port_is_no_error_and_leaves_nothing_open),
         cmocka_unit_test(a_connection_sends_without_delay),
+        cmocka_unit_test(the_handshake_offers_what_otp_26_to_28_require),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
