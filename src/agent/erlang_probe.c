@@ -1,4 +1,5 @@
-/* Probing a peer with our own cookie.
+/* Probing a peer with our own cookie, which is also how a new peer is verified before the
+ * app node may dial it (peer_verify.c).
  * net_kernel:connect_node/1 on the app node only says false, and ei reports every failed
  * connection as EIO. The probe's socket layer (dist_socket) watches the handshake and tells
  * why a connection was refused: the peer closing right after our challenge reply (the packet
@@ -7,14 +8,26 @@
 #include "agent/dist_socket.h"
 #include "agent/erlang_node.h"
 #include "agent/erlang_node_private.h"
+#include "common/text.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+static enum peer_probe probe_by_handshake(struct erlang_node *node, const char *peer,
+                                          unsigned timeout_ms, char *err, size_t errlen);
+
 enum peer_probe erlang_node_probe_peer(struct erlang_node *node, const char *peer,
                                        unsigned timeout_ms, char *err, size_t errlen)
+{
+    if (node->probe != NULL)
+        return node->probe(node, peer, timeout_ms, err, errlen);
+    return probe_by_handshake(node, peer, timeout_ms, err, errlen);
+}
+
+static enum peer_probe probe_by_handshake(struct erlang_node *node, const char *peer,
+                                          unsigned timeout_ms, char *err, size_t errlen)
 {
     const char *at = strchr(peer, '@');
     if (at == NULL || at[1] == '\0') {
@@ -40,7 +53,14 @@ enum peer_probe erlang_node_probe_peer(struct erlang_node *node, const char *pee
     explicit_bzero(&cnode, sizeof cnode);
     if (fd >= 0) {
         ei_close_connection(fd);
-        return PEER_PROBE_ACCEPTED;
+        /* ei dialled the address and checked the cookie both ways; the name is ours to
+         * check: a registry entry may pair any name with any address. */
+        if (strcmp(sock.peer_name, peer) == 0)
+            return PEER_PROBE_ACCEPTED;
+        char shown[64];
+        text_shown(sock.peer_name[0] ? sock.peer_name : "(none)", 48, shown, sizeof shown);
+        snprintf(err, errlen, "the node at %s's address calls itself %s", peer, shown);
+        return PEER_PROBE_WRONG_NAME;
     }
     switch (sock.refusal) {
     case DIST_REFUSED_COOKIE:

@@ -28,7 +28,7 @@
 #define HEAL_STUCK_AFTER_MS 1000
 #define CUT_OFF_REGISTRY_PAUSE_MS 30000
 #define EPMD_PORT 4369
-#define RPC_TIMEOUT_MS 2000
+#define HEAL_VERIFY_BUDGET_MS 1000 /* handshakes with new peers per round */
 
 /* A peer worth probing: wanted, not connected, tried at least once (dialled, or held back
  * because its port was silent) and not yet given up to the usual backoff. */
@@ -168,10 +168,12 @@ static int probe_round(struct loop_state *st, const bool *selected, enum reach *
 }
 
 /* Dialling this due peer could leave a set-up pending: it was connected before (lost now) or
- * an earlier dial failed. A peer's first dial is not held up by a probe. */
+ * an earlier dial failed; or it is new, and the agent's handshake with it (peer_verify.c)
+ * would wait its whole timeout on an address that does not answer. All of them are probed at
+ * once, so a registry listing many dead addresses costs one window, not a timeout each. */
 static bool check_before_dial(const struct peer *p)
 {
-    return p->was_connected || p->failures >= 2;
+    return p->was_connected || p->failures >= 2 || !p->verified;
 }
 
 int loop_heal_drop_silent(struct loop_state *st, struct strlist *due)
@@ -257,6 +259,7 @@ int loop_heal_step(struct loop_state *st, int64_t now)
     }
     st->heal_silent = probed > 0 && answers == 0;
     char err[512];
+    int64_t verify_deadline = monotonic_ms() + HEAL_VERIFY_BUDGET_MS;
     for (size_t i = 0; i < n && !signalled; i++) {
         /* The peers' names stay put: nothing below changes the peer set. */
         struct peer *p = &st->peers.items[i];
@@ -273,8 +276,9 @@ int loop_heal_step(struct loop_state *st, int64_t now)
                                   "restarting it", p->name);
         }
         int asked = aborted < 0 ? aborted
-                                : erlang_node_connect_peer(st->node, p->name, RPC_TIMEOUT_MS,
-                                                           err, sizeof err);
+                                : loop_dial_peer(st, p->name, verify_deadline, err, sizeof err);
+        if (asked == DIAL_HELD || asked == DIAL_DEFERRED)
+            continue;
         if (asked == ERLANG_NODE_STOPPED) {
             signalled = 1;
             break;
