@@ -110,8 +110,12 @@ static void bound_rate(struct peer_bounds *b, const struct pass *ps, int64_t now
                        size_t *dropped)
 {
     if (b->window_start_ms == INT64_MIN || now_ms - b->window_start_ms >= RATE_WINDOW_MS) {
+        /* A flood goes on across minutes: said again only after a whole minute within. */
+        if (!b->rate_hit_in_window)
+            b->applying[PEER_BOUND_RATE] = false;
         b->window_start_ms = now_ms;
         b->new_in_window = 0;
+        b->rate_hit_in_window = false;
     }
     for (size_t i = 0; i < ps->peers->len; i++) {
         if (!ps->keep[i] || ps->known[i])
@@ -121,6 +125,7 @@ static void bound_rate(struct peer_bounds *b, const struct pass *ps, int64_t now
         } else {
             ps->keep[i] = false;
             ++*dropped;
+            b->rate_hit_in_window = true;
         }
     }
 }
@@ -131,7 +136,8 @@ static void say(struct peer_bounds *b, enum peer_bound which, size_t dropped, si
 {
     b->dropped[which] = dropped;
     if (dropped == 0) {
-        b->applying[which] = false;
+        if (which != PEER_BOUND_RATE) /* see bound_rate */
+            b->applying[which] = false;
         return;
     }
     if (b->applying[which] || b->log == NULL)

@@ -39,6 +39,7 @@ struct peer_bounds {
     struct strlist taken;         /* the names the last answer passed on */
     int64_t window_start_ms;      /* the current minute of the rate bound */
     size_t new_in_window;
+    bool rate_hit_in_window;      /* the rate bound dropped a name in this minute */
     bool applying[PEER_BOUND_COUNT]; /* said so already; cleared when an answer is within it */
     size_t dropped[PEER_BOUND_COUNT]; /* by the last answer */
     const struct log_sink *log;   /* NULL: silent (tests) */
