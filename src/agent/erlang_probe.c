@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define PROBE_NAMES 8
+
 static enum peer_probe probe_by_handshake(struct erlang_node *node, const char *peer,
                                           unsigned timeout_ms, char *err, size_t errlen);
 
@@ -38,8 +40,13 @@ static enum peer_probe probe_by_handshake(struct erlang_node *node, const char *
     dist_socket_setup_init(&sock, node->tls ? &node->tls_identity : NULL);
     ei_cnode cnode;
     char alive[64], full[MAXNODELEN], host[EI_MAXHOSTNAMELEN + 1];
-    snprintf(alive, sizeof alive, "erlang-cluster-agent-probe-%ld-%u", (long)getpid(),
-             ++node->connects);
+    /* Every name we dial with becomes a permanent atom in the peer's VM: probes take their
+     * names from a small fixed set, so probing (a registry may list many forged names at a
+     * real peer's address) never grows a real peer's atom table beyond it. Several names,
+     * so a probe never meets the peer's record of the last one still open. */
+    static unsigned probes;
+    snprintf(alive, sizeof alive, "erlang-cluster-agent-probe-%u", probes++ % PROBE_NAMES);
+    ++node->connects;
     snprintf(full, sizeof full, "%s@%s", alive, node->host);
     snprintf(host, sizeof host, "%s", at + 1);
     if (dist_socket_xinit(&cnode, node->host, alive, full, node->cookie, node->connects | 1u,

@@ -73,7 +73,8 @@ static bool passes_probe(struct loop_state *st, struct peer *p)
         /* Not up yet, or nobody there: the heal probes dial it (through here) once its
          * port answers. */
         p->unreachable = true;
-        LOG_DEBUG(st->log, "not verified yet: %s", err);
+        LOG_DEBUG(st->log, "checking %s before the app node may connect to it: %s", p->name,
+                  err);
         return false;
     }
 }
