@@ -22,6 +22,9 @@
 #define HEAL_PROBE_INTERVAL_MS 250
 #define HEAL_PROBE_WINDOW_MS 50      /* a peer on the container network answers in ~1 ms */
 #define HEAL_PROBE_MAX_FAILURES 8    /* ~3 min of backoff: then only the usual retries */
+/* Sockets one round holds open at most: well above a real cluster, and far below the file
+ * limit, whatever a registry lists. Peers over it wait for a later round. */
+#define HEAL_PROBE_MAX_OPEN 256
 /* A set-up on a network that answers takes milliseconds; one still pending this long after
  * the peer answered is waiting for a SYN retransmission. Long enough that a slow but live
  * set-up is not aborted (global would answer its failure with disconnects). */
@@ -97,6 +100,7 @@ static int start_probe(const struct sockaddr_storage *addr, socklen_t len)
 /* What a probe of a peer's port found. */
 enum reach {
     REACH_NOT_PROBED,
+    REACH_SKIPPED,  /* over HEAL_PROBE_MAX_OPEN: not probed this round */
     REACH_SILENT,   /* no answer within the window: cut off, or its address is gone */
     REACH_REFUSED,  /* an answer that is no connection (reset, unreachable) */
     REACH_ANSWERED, /* it accepted */
@@ -124,6 +128,10 @@ static int probe_round(struct loop_state *st, const bool *selected, enum reach *
         socklen_t len;
         if (!selected[i] || !peer_address(st->peers.items[i].name, port, &addr, &len))
             continue;
+        if (used > HEAL_PROBE_MAX_OPEN) {
+            reach[i] = REACH_SKIPPED;
+            continue;
+        }
         int fd = start_probe(&addr, len);
         reach[i] = fd == -2 ? REACH_ANSWERED : fd == -1 ? REACH_REFUSED : REACH_SILENT;
         if (fd < 0)
@@ -198,6 +206,11 @@ int loop_heal_drop_silent(struct loop_state *st, struct strlist *due)
         struct peer *p = &st->peers.items[i];
         if (reach[i] == REACH_NOT_PROBED)
             continue;
+        if (reach[i] == REACH_SKIPPED) {
+            strlist_remove(due, p->name);
+            peer_set_defer(p, monotonic_ms()); /* probed at the next look */
+            continue;
+        }
         p->unreachable = reach[i] != REACH_ANSWERED;
         if (reach[i] == REACH_SILENT) {
             LOG_DEBUG(st->log, "%s does not answer; dialling it when it does", p->name);
@@ -254,7 +267,7 @@ int loop_heal_step(struct loop_state *st, int64_t now)
     int signalled = probe_round(st, selected, reach);
     size_t probed = 0, answers = 0;
     for (size_t i = 0; i < n; i++) {
-        probed += reach[i] != REACH_NOT_PROBED;
+        probed += reach[i] != REACH_NOT_PROBED && reach[i] != REACH_SKIPPED;
         answers += reach[i] == REACH_ANSWERED;
     }
     st->heal_silent = probed > 0 && answers == 0;
@@ -263,7 +276,7 @@ int loop_heal_step(struct loop_state *st, int64_t now)
     for (size_t i = 0; i < n && !signalled; i++) {
         /* The peers' names stay put: nothing below changes the peer set. */
         struct peer *p = &st->peers.items[i];
-        if (reach[i] == REACH_NOT_PROBED)
+        if (reach[i] == REACH_NOT_PROBED || reach[i] == REACH_SKIPPED)
             continue;
         enum heal_action action = heal_action(p, reach[i], now);
         if (action == HEAL_NONE)
