@@ -248,7 +248,7 @@ BENCH_DIR   := $(BUILD)/bench
 BENCH_REGISTRY_SCALE := $(BENCH_DIR)/registry-scale
 
 .PHONY: bench bench-build bench-staging bench-registry-scale bench-convergence bench-footprint \
-        bench-compare bench-memory bench-tls-dist bench-tls-cluster bench-report
+        bench-compare bench-memory bench-tls-dist bench-tls-cluster bench-hostile bench-report
 $(BENCH_REGISTRY_SCALE): bench/registry_scale.c $(COMMON_OBJ) $(AGENT_LIB_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(EI_CFLAGS) $(LDFLAGS) -o $@ $^ $(AGENT_LIBS)
@@ -279,12 +279,17 @@ bench-tls-dist: bench-build $(TLS_OPTFILE)
 bench-tls-cluster: bench-build $(TLS_OPTFILE)
 	@BENCH_QUICK=$(BENCH_QUICK) bench/tls-cluster
 
+# A registry listing 100,000 made-up members for 5 minutes (loopback; no root needed).
+bench-hostile: bench-build
+	@BENCH_QUICK=$(BENCH_QUICK) bench/hostile-registry
+
 bench-report:
 	@BENCH_QUICK=$(BENCH_QUICK) bench/report
 
 # One after the other (never in parallel: they would time each other).
 bench: bench-build
 	@$(MAKE) --no-print-directory -j1 bench-staging bench-registry-scale bench-convergence \
-	  bench-footprint bench-compare bench-memory bench-tls-dist bench-tls-cluster bench-report \
+	  bench-footprint bench-compare bench-memory bench-tls-dist bench-tls-cluster bench-hostile \
+	  bench-report \
 	  BENCH_QUICK=$(BENCH_QUICK)
 # --- end of benchmarks ----------------------------------------------------------------------

@@ -113,6 +113,7 @@ static int cb_socket(void **ctx, void *setup_ctx)
     setup->live = c;
     setup->error[0] = '\0';
     setup->refusal = DIST_REFUSED_NOT;
+    setup->peer_name[0] = '\0';
     *ctx = c;
     return 0;
 }
@@ -242,6 +243,7 @@ static int cb_read(void *ctx, char *buf, ssize_t *len, unsigned tmo)
             size_t got = 0;
             int ret = SSL_read_ex(c->ssl, buf, (size_t)*len, &got);
             if (ret == 1) {
+                dist_handshake_watch(c, buf, got);
                 *len = (ssize_t)got;
                 return 0;
             }
@@ -255,6 +257,7 @@ static int cb_read(void *ctx, char *buf, ssize_t *len, unsigned tmo)
         } else {
             ssize_t n = recv(c->fd, buf, (size_t)*len, 0);
             if (n > 0) {
+                dist_handshake_watch(c, buf, (size_t)n);
                 *len = n;
                 return 0;
             }

@@ -40,6 +40,9 @@ struct dist_socket_setup {
     struct dist_connection *live; /* open connections, for dist_socket_pending */
     enum dist_refusal refusal;    /* of the last connection attempt */
     char error[256];              /* why the last attempt failed in TLS, "" if it did not */
+    /* The name the peer gave in the last connection's handshake (its challenge), "" when
+     * none was read. ei does not compare it with the name dialled: callers must. */
+    char peer_name[MAXNODELEN + 1];
 };
 
 void dist_socket_setup_init(struct dist_socket_setup *setup, const struct tls_identity *tls);
@@ -60,5 +63,9 @@ bool dist_socket_pending(const struct dist_socket_setup *setup, int fd);
 /* The connection on fd has ended (the node closed it, or it failed), as far as can be told
  * without blocking. ei reports a closed connection and a message it skips both as EIO. */
 bool dist_socket_closed(const struct dist_socket_setup *setup, int fd);
+
+/* The node name in a challenge packet (its body, without the length header; 'n' or 'N').
+ * Returns 0 with name set, or -1 when packet is no challenge or its name does not fit. */
+int dist_challenge_name(const unsigned char *packet, size_t len, char *name, size_t namelen);
 
 #endif

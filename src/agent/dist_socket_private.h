@@ -15,6 +15,8 @@ struct dist_connection {
     bool handshake_done;     /* ei finished the distribution handshake: stop watching it */
     bool sent_challenge_reply;
     bool ended;              /* end of stream or an error seen */
+    unsigned char hs_buf[512]; /* handshake bytes received, until the peer's name is read */
+    size_t hs_have;
     struct dist_socket_setup *setup;
     struct dist_connection *next;
 };
@@ -37,5 +39,9 @@ int dist_tls_wait(struct dist_connection *c, int ret, long long deadline, bool *
  * with setup->error and setup->refusal set. */
 int dist_tls_handshake(struct dist_connection *c, const struct sockaddr_in *sin,
                        long long deadline);
+
+/* Bytes just received on c (decrypted): while the handshake runs, reads the peer's name
+ * from its challenge into setup->peer_name (dist_handshake.c). */
+void dist_handshake_watch(struct dist_connection *c, const char *buf, size_t len);
 
 #endif

@@ -12,6 +12,18 @@
 #include <ei.h>
 #include <stdbool.h>
 
+struct erlang_node;
+
+/* The seams of the Erlang side (tests put fakes here; NULL: the real thing). rpc sends
+ * mod:fun(args) and leaves the Reply of {rex, Reply} at index 0 of reply; it returns 0, -1
+ * or ERLANG_NODE_STOPPED with err set. probe is erlang_node_probe_peer's dial. */
+typedef int (*erlang_rpc_fn)(struct erlang_node *node, const char *mod, const char *fun,
+                             const ei_x_buff *args, ei_x_buff *reply, unsigned timeout_ms,
+                             char *err, size_t errlen);
+enum peer_probe;
+typedef enum peer_probe (*erlang_probe_fn)(struct erlang_node *node, const char *peer,
+                                           unsigned timeout_ms, char *err, size_t errlen);
+
 struct erlang_node {
     ei_cnode cnode;
     int fd;              /* connection to the app node, -1 when not connected */
@@ -25,6 +37,8 @@ struct erlang_node {
     bool tls;            /* TLS distribution with tls_identity (erlang_node_use_tls) */
     struct tls_identity tls_identity;
     struct dist_socket_setup sock; /* the connection's socket callbacks */
+    erlang_rpc_fn rpc;             /* NULL: over the connection (erlang_rpc.c) */
+    erlang_probe_fn probe;         /* NULL: a handshake of our own (erlang_probe.c) */
 };
 
 /* Copies its arguments; stop_fd starts at -1. Returns -1 with err set on bad input. */
@@ -79,12 +93,17 @@ int erlang_node_handle_input(struct erlang_node *node, char *err, size_t errlen)
  * it runs TLS distribution), and tells apart a peer that refuses the cookie
  * (PEER_PROBE_COOKIE_REFUSED: it closed the connection on our challenge reply), one refused
  * at the TLS layer (PEER_PROBE_TLS_REFUSED: its certificate or ours not accepted, another
- * app's node, say) and one that does not answer. An accepted probe connection is closed at
- * once. err says what happened in every case but ACCEPTED. */
+ * app's node, say), one that completed the handshake under another name than peer
+ * (PEER_PROBE_WRONG_NAME: whoever listens at that address is not that node), and one that
+ * does not answer or fails the handshake otherwise. ACCEPTED means the whole handshake
+ * passed: the peer proved it holds the cookie (and its certificate passed) and named itself
+ * peer. An accepted probe connection is closed at once. err says what happened in every
+ * case but ACCEPTED. */
 enum peer_probe {
     PEER_PROBE_ACCEPTED,
     PEER_PROBE_COOKIE_REFUSED,
     PEER_PROBE_TLS_REFUSED,
+    PEER_PROBE_WRONG_NAME,
     PEER_PROBE_UNREACHABLE,
 };
 enum peer_probe erlang_node_probe_peer(struct erlang_node *node, const char *peer,

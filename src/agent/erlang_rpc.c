@@ -29,9 +29,9 @@ static int wait_for_input(const struct erlang_node *node, int64_t left_ms)
 
 /* Sends an rpc and waits (bounded, and no longer than until the stop fd is readable) for its
  * {rex, Reply}; reply then holds Reply at index 0. */
-static int rpc_call(struct erlang_node *node, const char *mod, const char *fun,
-                    const ei_x_buff *args, ei_x_buff *reply, unsigned timeout_ms, char *err,
-                    size_t errlen)
+static int rpc_over_connection(struct erlang_node *node, const char *mod, const char *fun,
+                               const ei_x_buff *args, ei_x_buff *reply, unsigned timeout_ms,
+                               char *err, size_t errlen)
 {
     if (node->fd < 0) {
         snprintf(err, errlen, "not connected to app node %s", node->target);
@@ -95,17 +95,101 @@ static int rpc_call(struct erlang_node *node, const char *mod, const char *fun,
     }
 }
 
-/* The argument and reply buffers of one rpc; both or neither are allocated. */
-static int rpc_buffers_new(ei_x_buff *args, ei_x_buff *reply, char *err, size_t errlen)
+/* One rpc from start to end: encode its arguments, call, decode the answer, free both
+ * buffers; on any failure the connection is closed (the header's promise: no half-used
+ * connection, and a late answer is never taken for the next one). encode fills args from in
+ * (-1: cannot); decode reads reply into out and returns >= 0, or -1 with err set. Returns
+ * what decode returned, -1 or ERLANG_NODE_STOPPED. */
+typedef int (*rpc_encode_fn)(ei_x_buff *args, const void *in);
+typedef int (*rpc_decode_fn)(const struct erlang_node *node, const ei_x_buff *reply, void *out,
+                             char *err, size_t errlen);
+
+static int rpc_exchange(struct erlang_node *node, const char *mod, const char *fun,
+                        rpc_encode_fn encode, const void *in, rpc_decode_fn decode, void *out,
+                        unsigned timeout_ms, char *err, size_t errlen)
 {
-    if (ei_x_new(args) < 0) {
+    ei_x_buff args, reply;
+    if (ei_x_new(&args) < 0) {
         snprintf(err, errlen, "out of memory");
+        erlang_node_disconnect(node);
         return -1;
     }
-    if (ei_x_new(reply) < 0) {
-        ei_x_free(args);
+    if (ei_x_new(&reply) < 0) {
+        ei_x_free(&args);
         snprintf(err, errlen, "out of memory");
+        erlang_node_disconnect(node);
         return -1;
+    }
+    int rc;
+    if (encode(&args, in) < 0) {
+        snprintf(err, errlen, "cannot encode the arguments of %s:%s", mod, fun);
+        rc = -1;
+    } else {
+        erlang_rpc_fn call = node->rpc != NULL ? node->rpc : rpc_over_connection;
+        rc = call(node, mod, fun, &args, &reply, timeout_ms, err, errlen);
+        if (rc == 0)
+            rc = decode(node, &reply, out, err, errlen);
+    }
+    ei_x_free(&args);
+    ei_x_free(&reply);
+    if (rc < 0)
+        erlang_node_disconnect(node);
+    return rc;
+}
+
+/* [] */
+static int encode_no_args(ei_x_buff *args, const void *in)
+{
+    (void)in;
+    return ei_x_encode_empty_list(args);
+}
+
+/* [Atom] */
+static int encode_atom_arg(ei_x_buff *args, const void *in)
+{
+    if (ei_x_encode_list_header(args, 1) < 0 || ei_x_encode_atom(args, in) < 0)
+        return -1;
+    return ei_x_encode_empty_list(args);
+}
+
+/* [net_kernel, connect_node, [Peer]]: erlang:spawn/3's arguments. */
+static int encode_spawn_connect(ei_x_buff *args, const void *in)
+{
+    if (ei_x_encode_list_header(args, 3) < 0 || ei_x_encode_atom(args, "net_kernel") < 0 ||
+        ei_x_encode_atom(args, "connect_node") < 0 || encode_atom_arg(args, in) < 0)
+        return -1;
+    return ei_x_encode_empty_list(args);
+}
+
+/* [Pid, kill]: erlang:exit/2's arguments. */
+static int encode_kill(ei_x_buff *args, const void *in)
+{
+    if (ei_x_encode_list_header(args, 2) < 0 || ei_x_encode_pid(args, in) < 0 ||
+        ei_x_encode_atom(args, "kill") < 0)
+        return -1;
+    return ei_x_encode_empty_list(args);
+}
+
+/* A list of atoms into out (a struct strlist). */
+static int decode_node_list(const struct erlang_node *node, const ei_x_buff *reply, void *out,
+                            char *err, size_t errlen)
+{
+    int index = 0, count;
+    if (ei_decode_list_header(reply->buff, &index, &count) < 0) {
+        snprintf(err, errlen, "erlang:nodes() on %s answered something other than a list",
+                 node->target);
+        return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        char name[MAXATOMLEN_UTF8];
+        if (ei_decode_atom(reply->buff, &index, name) < 0) {
+            snprintf(err, errlen, "erlang:nodes() on %s answered a non-atom", node->target);
+            return -1;
+        }
+        if (strlist_add(out, name) != 0) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
     }
     return 0;
 }
@@ -113,79 +197,33 @@ static int rpc_buffers_new(ei_x_buff *args, ei_x_buff *reply, char *err, size_t 
 int erlang_node_list(struct erlang_node *node, struct strlist *out, unsigned timeout_ms,
                      char *err, size_t errlen)
 {
-    ei_x_buff args, reply;
-    if (rpc_buffers_new(&args, &reply, err, errlen) != 0)
-        return -1;
-    int rc = -1;
-    if (ei_x_encode_empty_list(&args) < 0) {
-        snprintf(err, errlen, "out of memory");
-        goto done;
-    }
-    int called = rpc_call(node, "erlang", "nodes", &args, &reply, timeout_ms, err, errlen);
-    if (called != 0) {
-        rc = called;
-        goto done;
-    }
-    int index = 0, count;
-    if (ei_decode_list_header(reply.buff, &index, &count) < 0) {
-        snprintf(err, errlen, "erlang:nodes() on %s answered something other than a list",
-                 node->target);
-        goto done;
-    }
-    for (int i = 0; i < count; i++) {
-        char name[MAXATOMLEN_UTF8];
-        if (ei_decode_atom(reply.buff, &index, name) < 0) {
-            snprintf(err, errlen, "erlang:nodes() on %s answered a non-atom", node->target);
-            goto done;
-        }
-        if (strlist_add(out, name) != 0) {
-            snprintf(err, errlen, "out of memory");
-            goto done;
-        }
-    }
-    rc = 0;
-done:
-    ei_x_free(&args);
-    ei_x_free(&reply);
+    int rc = rpc_exchange(node, "erlang", "nodes", encode_no_args, NULL, decode_node_list, out,
+                          timeout_ms, err, errlen);
     if (rc != 0)
-        erlang_node_disconnect(node); /* the header's promise: no half-used connection */
+        strlist_clear(out); /* no half list */
     return rc;
+}
+
+/* A pid: the spawned connect_node's process. out is the peer's name, for the message. */
+static int decode_spawned(const struct erlang_node *node, const ei_x_buff *reply, void *out,
+                          char *err, size_t errlen)
+{
+    int index = 0, type, size;
+    if (ei_get_type(reply->buff, &index, &type, &size) < 0 ||
+        (type != ERL_PID_EXT && type != ERL_NEW_PID_EXT)) {
+        snprintf(err, errlen, "app node %s refused to start a connection to %s", node->target,
+                 (const char *)out);
+        return -1;
+    }
+    return 0;
 }
 
 int erlang_node_connect_peer(struct erlang_node *node, const char *peer, unsigned timeout_ms,
                              char *err, size_t errlen)
 {
-    ei_x_buff args, reply;
-    if (rpc_buffers_new(&args, &reply, err, errlen) != 0)
-        return -1;
-    int rc = -1;
     /* erlang:spawn(net_kernel, connect_node, [Peer]) */
-    if (ei_x_encode_list_header(&args, 3) < 0 || ei_x_encode_atom(&args, "net_kernel") < 0 ||
-        ei_x_encode_atom(&args, "connect_node") < 0 || ei_x_encode_list_header(&args, 1) < 0 ||
-        ei_x_encode_atom(&args, peer) < 0 || ei_x_encode_empty_list(&args) < 0 ||
-        ei_x_encode_empty_list(&args) < 0) {
-        snprintf(err, errlen, "cannot encode the connect request for %s", peer);
-        goto done;
-    }
-    int called = rpc_call(node, "erlang", "spawn", &args, &reply, timeout_ms, err, errlen);
-    if (called != 0) {
-        rc = called;
-        goto done;
-    }
-    int index = 0, type, size;
-    if (ei_get_type(reply.buff, &index, &type, &size) < 0 ||
-        (type != ERL_PID_EXT && type != ERL_NEW_PID_EXT)) {
-        snprintf(err, errlen, "app node %s refused to start a connection to %s", node->target,
-                 peer);
-        goto done;
-    }
-    rc = 0;
-done:
-    ei_x_free(&args);
-    ei_x_free(&reply);
-    if (rc != 0)
-        erlang_node_disconnect(node); /* the header's promise: no half-used connection */
-    return rc;
+    return rpc_exchange(node, "erlang", "spawn", encode_spawn_connect, peer, decode_spawned,
+                        (void *)peer, timeout_ms, err, errlen);
 }
 
 /* From net_kernel:node_info(Peer)'s answer: the owner of the connection when it is still being
@@ -223,51 +261,42 @@ static int pending_setup_owner(const ei_x_buff *reply, erlang_pid *owner)
     return pending && have_owner ? 1 : 0;
 }
 
+struct setup_query {
+    const char *peer;
+    erlang_pid owner;
+};
+
+static int decode_node_info(const struct erlang_node *node, const ei_x_buff *reply, void *out,
+                            char *err, size_t errlen)
+{
+    struct setup_query *q = out;
+    int pending = pending_setup_owner(reply, &q->owner);
+    if (pending < 0)
+        snprintf(err, errlen, "net_kernel:node_info(%s) on %s answered something unexpected",
+                 q->peer, node->target);
+    return pending;
+}
+
+/* Any answer: erlang:exit/2 says true. */
+static int decode_any(const struct erlang_node *node, const ei_x_buff *reply, void *out,
+                      char *err, size_t errlen)
+{
+    (void)node, (void)reply, (void)out, (void)err, (void)errlen;
+    return 0;
+}
+
 int erlang_node_abort_setup(struct erlang_node *node, const char *peer, unsigned timeout_ms,
                             char *err, size_t errlen)
 {
-    ei_x_buff args, reply;
-    if (rpc_buffers_new(&args, &reply, err, errlen) != 0)
-        return -1;
-    int rc = -1;
     /* net_kernel:node_info(Peer) */
-    if (ei_x_encode_list_header(&args, 1) < 0 || ei_x_encode_atom(&args, peer) < 0 ||
-        ei_x_encode_empty_list(&args) < 0) {
-        snprintf(err, errlen, "cannot encode the connection query for %s", peer);
-        goto done;
-    }
-    int called = rpc_call(node, "net_kernel", "node_info", &args, &reply, timeout_ms, err,
-                          errlen);
-    if (called != 0) {
-        rc = called;
-        goto done;
-    }
-    erlang_pid owner;
-    int pending = pending_setup_owner(&reply, &owner);
-    if (pending < 0) {
-        snprintf(err, errlen, "net_kernel:node_info(%s) on %s answered something unexpected",
-                 peer, node->target);
-        goto done;
-    }
-    if (pending == 0) {
-        rc = 0;
-        goto done;
-    }
+    struct setup_query q = {.peer = peer};
+    int pending = rpc_exchange(node, "net_kernel", "node_info", encode_atom_arg, peer,
+                               decode_node_info, &q, timeout_ms, err, errlen);
+    if (pending <= 0)
+        return pending;
     /* erlang:exit(Owner, kill): net_kernel sees its set-up process die and forgets the
      * attempt, so the next connect_node starts afresh. */
-    args.index = 0;
-    if (ei_x_encode_list_header(&args, 2) < 0 ||
-        ei_x_encode_pid(&args, &owner) < 0 || ei_x_encode_atom(&args, "kill") < 0 ||
-        ei_x_encode_empty_list(&args) < 0) {
-        snprintf(err, errlen, "cannot encode the abort of the set-up to %s", peer);
-        goto done;
-    }
-    called = rpc_call(node, "erlang", "exit", &args, &reply, timeout_ms, err, errlen);
-    rc = called != 0 ? called : 1;
-done:
-    ei_x_free(&args);
-    ei_x_free(&reply);
-    if (rc < 0)
-        erlang_node_disconnect(node); /* the header's promise: no half-used connection */
-    return rc;
+    int killed = rpc_exchange(node, "erlang", "exit", encode_kill, &q.owner, decode_any, NULL,
+                              timeout_ms, err, errlen);
+    return killed != 0 ? killed : 1;
 }

@@ -22,13 +22,16 @@
 #define HEAL_PROBE_INTERVAL_MS 250
 #define HEAL_PROBE_WINDOW_MS 50      /* a peer on the container network answers in ~1 ms */
 #define HEAL_PROBE_MAX_FAILURES 8    /* ~3 min of backoff: then only the usual retries */
+/* Sockets one round holds open at most: well above a real cluster, and far below the file
+ * limit, whatever a registry lists. Peers over it wait for a later round. */
+#define HEAL_PROBE_MAX_OPEN 256
 /* A set-up on a network that answers takes milliseconds; one still pending this long after
  * the peer answered is waiting for a SYN retransmission. Long enough that a slow but live
  * set-up is not aborted (global would answer its failure with disconnects). */
 #define HEAL_STUCK_AFTER_MS 1000
 #define CUT_OFF_REGISTRY_PAUSE_MS 30000
 #define EPMD_PORT 4369
-#define RPC_TIMEOUT_MS 2000
+#define HEAL_VERIFY_BUDGET_MS 1000 /* handshakes with new peers per round */
 
 /* A peer worth probing: wanted, not connected, tried at least once (dialled, or held back
  * because its port was silent) and not yet given up to the usual backoff. */
@@ -97,6 +100,7 @@ static int start_probe(const struct sockaddr_storage *addr, socklen_t len)
 /* What a probe of a peer's port found. */
 enum reach {
     REACH_NOT_PROBED,
+    REACH_SKIPPED,  /* over HEAL_PROBE_MAX_OPEN: not probed this round */
     REACH_SILENT,   /* no answer within the window: cut off, or its address is gone */
     REACH_REFUSED,  /* an answer that is no connection (reset, unreachable) */
     REACH_ANSWERED, /* it accepted */
@@ -124,6 +128,10 @@ static int probe_round(struct loop_state *st, const bool *selected, enum reach *
         socklen_t len;
         if (!selected[i] || !peer_address(st->peers.items[i].name, port, &addr, &len))
             continue;
+        if (used > HEAL_PROBE_MAX_OPEN) {
+            reach[i] = REACH_SKIPPED;
+            continue;
+        }
         int fd = start_probe(&addr, len);
         reach[i] = fd == -2 ? REACH_ANSWERED : fd == -1 ? REACH_REFUSED : REACH_SILENT;
         if (fd < 0)
@@ -168,10 +176,12 @@ static int probe_round(struct loop_state *st, const bool *selected, enum reach *
 }
 
 /* Dialling this due peer could leave a set-up pending: it was connected before (lost now) or
- * an earlier dial failed. A peer's first dial is not held up by a probe. */
+ * an earlier dial failed; or it is new, and the agent's handshake with it (peer_verify.c)
+ * would wait its whole timeout on an address that does not answer. All of them are probed at
+ * once, so a registry listing many dead addresses costs one window, not a timeout each. */
 static bool check_before_dial(const struct peer *p)
 {
-    return p->was_connected || p->failures >= 2;
+    return p->was_connected || p->failures >= 2 || !p->verified;
 }
 
 int loop_heal_drop_silent(struct loop_state *st, struct strlist *due)
@@ -196,6 +206,11 @@ int loop_heal_drop_silent(struct loop_state *st, struct strlist *due)
         struct peer *p = &st->peers.items[i];
         if (reach[i] == REACH_NOT_PROBED)
             continue;
+        if (reach[i] == REACH_SKIPPED) {
+            strlist_remove(due, p->name);
+            peer_set_defer(p, monotonic_ms()); /* probed at the next look */
+            continue;
+        }
         p->unreachable = reach[i] != REACH_ANSWERED;
         if (reach[i] == REACH_SILENT) {
             LOG_DEBUG(st->log, "%s does not answer; dialling it when it does", p->name);
@@ -252,15 +267,16 @@ int loop_heal_step(struct loop_state *st, int64_t now)
     int signalled = probe_round(st, selected, reach);
     size_t probed = 0, answers = 0;
     for (size_t i = 0; i < n; i++) {
-        probed += reach[i] != REACH_NOT_PROBED;
+        probed += reach[i] != REACH_NOT_PROBED && reach[i] != REACH_SKIPPED;
         answers += reach[i] == REACH_ANSWERED;
     }
     st->heal_silent = probed > 0 && answers == 0;
     char err[512];
+    int64_t verify_deadline = monotonic_ms() + HEAL_VERIFY_BUDGET_MS;
     for (size_t i = 0; i < n && !signalled; i++) {
         /* The peers' names stay put: nothing below changes the peer set. */
         struct peer *p = &st->peers.items[i];
-        if (reach[i] == REACH_NOT_PROBED)
+        if (reach[i] == REACH_NOT_PROBED || reach[i] == REACH_SKIPPED)
             continue;
         enum heal_action action = heal_action(p, reach[i], now);
         if (action == HEAL_NONE)
@@ -273,8 +289,9 @@ int loop_heal_step(struct loop_state *st, int64_t now)
                                   "restarting it", p->name);
         }
         int asked = aborted < 0 ? aborted
-                                : erlang_node_connect_peer(st->node, p->name, RPC_TIMEOUT_MS,
-                                                           err, sizeof err);
+                                : loop_dial_peer(st, p->name, verify_deadline, err, sizeof err);
+        if (asked == DIAL_HELD || asked == DIAL_DEFERRED)
+            continue;
         if (asked == ERLANG_NODE_STOPPED) {
             signalled = 1;
             break;

@@ -1,14 +1,13 @@
 /* The peers' side of the loop: a look at the app node's nodes(), and connections started to
- * the peers that are due (those lost or failed before only when their port answers, and
- * probing first those that failed or refused our cookie). */
+ * the peers that are due (those lost or failed before, and new ones, only when their port
+ * answers; new ones, those that failed and those that refused our cookie only after a
+ * handshake of the agent's own: peer_verify.c). */
 #include "agent/loop_state.h"
 #include "common/clock.h"
 
 #include <poll.h>
 #include <string.h>
 
-#define RPC_TIMEOUT_MS 2000
-#define PROBE_TIMEOUT_MS 1000
 #define PROBE_BUDGET_MS 1000        /* probing per look, so dead peers never stall the loop */
 
 /* A stop signal is waiting: long work should yield to the loop, which deregisters. */
@@ -16,54 +15,6 @@ static bool signal_pending(const struct loop_state *st)
 {
     struct pollfd pfd = {.fd = st->cfg->signal_fd, .events = POLLIN};
     return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
-}
-
-static const struct peer *peer_named(const struct loop_state *st, const char *name)
-{
-    for (size_t i = 0; i < st->peers.len; i++)
-        if (strcmp(st->peers.items[i].name, name) == 0)
-            return &st->peers.items[i];
-    return NULL;
-}
-
-/* A due peer that an earlier attempt did not connect (or that refused our cookie) is dialled
- * by the agent itself first: the app node's connect_node only says false, and a peer with
- * another cookie would log a refusal for every attempt. Returns false when the peer refused
- * our cookie (it is not asked for again until its long retry interval has passed) or refused
- * at the TLS layer. */
-static bool worth_connecting(struct loop_state *st, const char *name)
-{
-    const struct peer *p = peer_named(st, name);
-    if (p == NULL || (p->failures < 2 && !p->cookie_refused))
-        return true;
-    char err[512];
-    int64_t now = monotonic_ms();
-    switch (erlang_node_probe_peer(st->node, name, PROBE_TIMEOUT_MS, err, sizeof err)) {
-    case PEER_PROBE_COOKIE_REFUSED:
-        note_error(st, PEER_ERR, "%s", err);
-        if (peer_set_mark_cookie_refused(&st->peers, name, now)) /* news: said once */
-            LOG_WARN(st->log, "%s (another droplet whose build cache was cleared, or another "
-                              "app with cluster name %s); not connecting, retrying every %d "
-                              "min; give both the same ERLANG_CLUSTER_COOKIE to join them",
-                     err, st->cfg->cluster, COOKIE_REFUSED_RETRY_MS / 60000);
-        return false;
-    case PEER_PROBE_TLS_REFUSED:
-        /* Not its cookie: its certificate or ours (another app's node, or a CA or allow list
-         * that differs). Rotation may change that, so the usual backoff applies. */
-        note_error(st, PEER_ERR, "%s", err);
-        if (now - st->peer_error_logged_at >= REPEAT_LOG_MS) {
-            LOG_WARN(st->log, "%s; not connecting", err);
-            st->peer_error_logged_at = now;
-        }
-        return false;
-    case PEER_PROBE_ACCEPTED:
-        if (peer_set_clear_cookie_refused(&st->peers, name))
-            LOG_INFO(st->log, "%s accepts our cookie now; connecting", name);
-        return true;
-    default:
-        LOG_DEBUG(st->log, "probe: %s", err);
-        return true;
-    }
 }
 
 /* What a look at nodes() found. */
@@ -132,11 +83,9 @@ static bool connect_due_peers(struct loop_state *st, int64_t now)
     for (size_t i = 0; i < due.len; i++) {
         if (signal_pending(st))
             break; /* stopping comes first */
-        if (monotonic_ms() < probe_deadline && !worth_connecting(st, due.items[i]))
+        int asked = loop_dial_peer(st, due.items[i], probe_deadline, err, sizeof err);
+        if (asked == DIAL_HELD || asked == DIAL_DEFERRED)
             continue;
-        LOG_DEBUG(st->log, "asking %s to connect to %s", st->cfg->node_name, due.items[i]);
-        int asked = erlang_node_connect_peer(st->node, due.items[i], RPC_TIMEOUT_MS, err,
-                                             sizeof err);
         if (asked == ERLANG_NODE_STOPPED) {
             strlist_clear(&due);
             return true;

@@ -22,6 +22,7 @@
 /* A peer that refused our cookie keeps refusing until it restarts (the cookie is fixed for a
  * node's life), and every refusal is a few lines in its log: try it rarely. */
 #define COOKIE_REFUSED_RETRY_MS 600000
+#define RPC_TIMEOUT_MS 2000
 
 struct loop_state {
     const struct loop_settings *cfg;
@@ -43,6 +44,7 @@ struct loop_state {
     int64_t discover_at;
     int64_t check_at;
     int64_t peer_error_logged_at;
+    unsigned verify_failures;   /* peers that failed our handshake since the last warning */
     int64_t node_wait_logged_at;
     const char *state_name;
     int64_t node_deadline;  /* the app node must be up by then */
@@ -90,6 +92,18 @@ int loop_heal_step(struct loop_state *st, int64_t now);
  * those that failed before) and takes those that stay silent out of due: the heal probes
  * dial them when they answer (loop_heal.c). Returns 1 when a stop signal is waiting, else 0. */
 int loop_heal_drop_silent(struct loop_state *st, struct strlist *due);
+
+/* Has the app node dial the peer name (peer_verify.c). A peer it has never been connected to
+ * (or whose dial failed before) is first dialled by the agent itself: only a peer that
+ * completes the handshake (cookie, with TLS its certificate) under the listed name is
+ * dialled by the node. Probing stops at probe_deadline (monotonic ms): after it a peer that
+ * is not verified is put back (due again at once), a known one is dialled without a probe.
+ * Returns DIAL_ASKED, DIAL_HELD (not dialled: refused, or not answering yet),
+ * DIAL_DEFERRED, ERLANG_NODE_STOPPED, or -1 when the rpc failed (err set; the connection to
+ * the app node was reset). */
+enum { DIAL_ASKED = 0, DIAL_HELD = 1, DIAL_DEFERRED = 2 };
+int loop_dial_peer(struct loop_state *st, const char *name, int64_t probe_deadline, char *err,
+                   size_t errlen);
 
 /* Cut off: every peer lost and none answering a probe, for less than 30 s. Registry calls
  * then wait: each would block the loop for its timeout (2 s for DNS, whose server is

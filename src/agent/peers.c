@@ -21,6 +21,18 @@ static struct peer *find_peer(struct peer_set *set, const char *name)
     return NULL;
 }
 
+struct peer *peer_set_find(struct peer_set *set, const char *name)
+{
+    return find_peer(set, name);
+}
+
+void peer_set_defer(struct peer *p, int64_t now_ms)
+{
+    if (p->failures > 0)
+        p->failures--;
+    p->next_attempt_ms = now_ms;
+}
+
 bool peer_set_mark_cookie_refused(struct peer_set *set, const char *name, int64_t now_ms)
 {
     struct peer *p = find_peer(set, name);
@@ -160,6 +172,7 @@ int peer_set_update_connected(struct peer_set *set, const struct strlist *nodes,
             p->failures = 0;
             p->cookie_refused = false;
             p->was_connected = true;
+            p->verified = true; /* the app node holds its name already */
             p->unreachable = false;
             p->redialled_at = 0;
         } else if (!now_connected && p->connected) {
@@ -182,6 +195,7 @@ int peer_set_update_connected(struct peer_set *set, const struct strlist *nodes,
             break;
         }
         p->connected = true;
+        p->verified = true;
     }
     nameset_free(&listed);
     nameset_free(&known);

@@ -20,6 +20,8 @@ struct peer {
     bool was_connected;      /* connected at some look: missing now means lost */
     bool unreachable;        /* its port did not answer the last probe (loop_heal.c) */
     int64_t redialled_at;    /* dialled as its port answered again (loop_heal.c); 0: not */
+    bool verified;           /* passed the agent's own handshake under this name, or was
+                                connected: the app node may dial it (peer_verify.c) */
 };
 
 struct peer_set {
@@ -61,6 +63,13 @@ bool peer_set_mark_cookie_refused(struct peer_set *set, const char *name, int64_
 /* The peer accepted our cookie after all (a probe got through): back to the usual backoff.
  * Returns true when it was marked refused. */
 bool peer_set_clear_cookie_refused(struct peer_set *set, const char *name);
+
+/* The peer of that name, or NULL. */
+struct peer *peer_set_find(struct peer_set *set, const char *name);
+
+/* A due peer that was not tried after all (no time left to verify it): as if it had not been
+ * taken, due again at now_ms. */
+void peer_set_defer(struct peer *p, int64_t now_ms);
 
 /* Every wanted peer is unconnected, and some of them were connected before: lost. */
 bool peer_set_all_lost(const struct peer_set *set);

@@ -286,6 +286,9 @@ static int resolve_discovery_inputs(const struct config_layers *l, struct config
     pick_into(l, cfg, FIELD_DNS_SERVERS, &p);
     if (p.value != NULL && config_parse_dns_servers(&p, &cfg->dns_servers, err, errlen) != 0)
         return -1;
+    pick_into(l, cfg, FIELD_PEER_NETWORK, &p);
+    if (p.value != NULL && config_parse_peer_network(&p, &cfg->peer_network, err, errlen) != 0)
+        return -1;
     pick_into(l, cfg, FIELD_SERVICE, &p);
     if (p.value != NULL && config_dup(&cfg->service_name, p.value, err, errlen) != 0)
         return -1;
@@ -423,6 +426,7 @@ void config_free(struct config *cfg)
     free(cfg->space_id);
     free(cfg->tls_ca_file);
     free(cfg->tls_allow);
+    free(cfg->peer_network);
     free(cfg->instance_cert);
     free(cfg->instance_key);
     if (cfg->app_uris != NULL)

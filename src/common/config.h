@@ -84,6 +84,8 @@ struct config {
     enum cluster_tls tls;                /* ERLANG_CLUSTER_TLS */
     char *tls_ca_file;                   /* ERLANG_CLUSTER_TLS_CA_FILE, absolute; NULL: the
                                             instance certificate file (its issuer) */
+    char *peer_network;                  /* ERLANG_CLUSTER_PEER_NETWORK: CIDRs, comma-
+                                            separated; NULL: CIDR_DEFAULT_PEER_NETWORK */
     char *tls_allow;                     /* ERLANG_CLUSTER_TLS_ALLOW: lower-case app GUIDs
                                             and/or "space", comma-separated; NULL: none */
 

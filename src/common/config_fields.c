@@ -23,6 +23,7 @@ static const char *const field_variables[FIELD_COUNT] = {
     [FIELD_TLS] = "ERLANG_CLUSTER_TLS",
     [FIELD_TLS_CA_FILE] = "ERLANG_CLUSTER_TLS_CA_FILE",
     [FIELD_TLS_ALLOW] = "ERLANG_CLUSTER_TLS_ALLOW",
+    [FIELD_PEER_NETWORK] = "ERLANG_CLUSTER_PEER_NETWORK",
 };
 
 /* Compiled-in fallbacks, used when no input sets a value. NULL: derived or none. */
@@ -65,6 +66,10 @@ static const char *const field_help[FIELD_COUNT] = {
                           "(default: the instance certificate's own issuer)",
     [FIELD_TLS_ALLOW] = "TLS: more app GUIDs that may join, comma-separated, or space "
                         "(default: this app only)",
+    [FIELD_PEER_NETWORK] = "networks (CIDR, comma-separated) a discovered peer's address must "
+                           "be in (default: private ranges and loopback: "
+                           "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,"
+                           "127.0.0.0/8,fc00::/7,::1/128)",
 };
 
 const char *config_field_help(enum config_field field)

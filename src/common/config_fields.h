@@ -25,6 +25,7 @@ enum config_field {
     FIELD_TLS,
     FIELD_TLS_CA_FILE,
     FIELD_TLS_ALLOW,
+    FIELD_PEER_NETWORK,
     FIELD_COUNT
 };
 

@@ -1,5 +1,7 @@
 #include "common/config_values.h"
 
+#include "common/cidr.h"
+
 #include "common/guid.h"
 
 #include <ctype.h>
@@ -275,4 +277,20 @@ int config_parse_tls_allow(const struct picked *p, char **out, char *err, size_t
     for (char *c = *out; *c; c++)
         *c = (char)tolower((unsigned char)*c);
     return 0;
+}
+
+static bool peer_network_entry_valid(const char *entry)
+{
+    struct cidr c;
+    char why[160];
+    return cidr_parse(entry, &c, why, sizeof why) == 0;
+}
+
+int config_parse_peer_network(const struct picked *p, char **out, char *err, size_t errlen)
+{
+    return parse_list(p, peer_network_entry_valid,
+                      "a network in CIDR notation with no host bits set",
+                      "use comma-separated networks like 10.255.0.0/16,fd00::/8 (default: the "
+                      "private ranges, which hold Cloud Foundry's container network)",
+                      out, err, errlen);
 }

@@ -40,6 +40,9 @@ int config_parse_tls_ca_file(const struct picked *p, char **out, char *err, size
 /* ERLANG_CLUSTER_TLS_ALLOW: app GUIDs (8-4-4-4-12 hex digits) and/or the word space,
  * comma-separated; written back in lower case. */
 int config_parse_tls_allow(const struct picked *p, char **out, char *err, size_t errlen);
+/* ERLANG_CLUSTER_PEER_NETWORK: IPv4 / IPv6 networks in CIDR notation (or bare addresses),
+ * comma-separated, no host bits set. */
+int config_parse_peer_network(const struct picked *p, char **out, char *err, size_t errlen);
 int config_parse_dns_query(const struct picked *p, char **out, char *err, size_t errlen);
 
 #endif

@@ -2,6 +2,8 @@
  * request helper that holds the token, the budget and the answer statuses in one place. */
 #include "discovery/eureka.h"
 
+#include "common/cleartext_credentials.h"
+
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/text.h"
@@ -280,26 +282,15 @@ static char *eureka_base(const char *uri)
     return base;
 }
 
-static bool plain_http(const char *uri)
-{
-    return uri && strncasecmp(uri, "http://", 7) == 0;
-}
-
 /* Credentials over plain http:// can be read on the network. A registry reached over the
- * platform's internal network may legitimately be http, so this warns and goes on. */
+ * platform's internal network may legitimately be http, so this warns and goes on; the
+ * sentence is the one staging prints (cleartext_credentials.c). */
 static void warn_plain_http(const struct registry_binding *binding, const struct log_sink *log)
 {
-    bool secret = plain_http(binding->access_token_uri), tokens = plain_http(binding->uri);
-    if (!secret && !tokens)
-        return;
-    LOG_WARN(log,
-             "registry binding \"%s\": %s over plain http:// (%s), readable by anyone on that "
-             "network; use https:// unless the network is private",
-             binding->binding_name ? binding->binding_name : "?",
-             secret && tokens ? "the OAuth2 client secret and access tokens go"
-             : secret         ? "the OAuth2 client secret goes"
-                              : "access tokens go",
-             secret && tokens ? "access_token_uri and uri" : secret ? "access_token_uri" : "uri");
+    char msg[512];
+    if (cleartext_credentials_warning(binding->binding_name, binding->uri, binding->client_id,
+                                      binding->access_token_uri, msg, sizeof msg))
+        LOG_WARN(log, "%s", msg);
 }
 
 /* Copies who we are: the configuration may go before the back end does. */
@@ -375,8 +366,9 @@ int registry_eureka_new(const struct config *cfg, const struct registry_runtime 
 {
     const struct registry_binding *binding = &cfg->registry;
     if (!binding->uri || !*binding->uri) {
-        snprintf(err, errlen, "registry binding \"%s\" has no uri in VCAP_SERVICES",
-                 binding->binding_name ? binding->binding_name : "?");
+        char name[72]; /* bounded and printable: the name comes from VCAP_SERVICES */
+        text_shown(binding->binding_name ? binding->binding_name : "?", 64, name, sizeof name);
+        snprintf(err, errlen, "registry binding \"%s\" has no uri in VCAP_SERVICES", name);
         return -1;
     }
     if (!cfg->instance_guid) {

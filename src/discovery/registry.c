@@ -2,6 +2,7 @@
 #include "discovery/registry.h"
 #include "discovery/dns.h"
 #include "discovery/eureka.h"
+#include "discovery/peer_bounds.h"
 #include "discovery/static.h"
 
 #include <stdio.h>
@@ -82,9 +83,21 @@ static const struct {
 int registry_new(const struct config *cfg, const struct registry_runtime *rt,
                  struct registry_backend *out, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < sizeof BACKENDS / sizeof BACKENDS[0]; i++)
-        if (BACKENDS[i].mode == cfg->discovery)
-            return BACKENDS[i].make(cfg, rt, out, err, errlen);
+    for (size_t i = 0; i < sizeof BACKENDS / sizeof BACKENDS[0]; i++) {
+        if (BACKENDS[i].mode != cfg->discovery)
+            continue;
+        if (BACKENDS[i].make(cfg, rt, out, err, errlen) != 0)
+            return -1;
+        /* A registry's answer is bounded; a static list is the user's own. */
+        if (cfg->discovery != DISCOVERY_EUREKA && cfg->discovery != DISCOVERY_DNS)
+            return 0;
+        if (peer_bounds_wrap(out, cfg->peer_network, rt->log, err, errlen) != 0) {
+            out->destroy(out->state);
+            *out = (struct registry_backend){0};
+            return -1;
+        }
+        return 0;
+    }
     snprintf(err, errlen, "discovery mode %s has no registry back end",
              discovery_mode_name(cfg->discovery));
     return -1;

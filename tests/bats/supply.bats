@@ -454,6 +454,7 @@ next_droplet() {
         "ERLANG_CLUSTER_TLS=sometimes|ERLANG_CLUSTER_TLS|use false, true or auto"
         "ERLANG_CLUSTER_TLS_CA_FILE=ca.pem|ERLANG_CLUSTER_TLS_CA_FILE|not an absolute path"
         "ERLANG_CLUSTER_TLS_ALLOW=orders-app|ERLANG_CLUSTER_TLS_ALLOW|app GUIDs (cf app NAME --guid) and/or space"
+        "ERLANG_CLUSTER_PEER_NETWORK=10.255.1.0/16|ERLANG_CLUSTER_PEER_NETWORK|not a network in CIDR notation with no host bits set"
         "VCAP_SERVICES={oops|VCAP_SERVICES|not valid JSON"
         "VCAP_APPLICATION=[oops|VCAP_APPLICATION|not valid JSON"
         "VCAP_APPLICATION={\"application_name\":7}|VCAP_APPLICATION|must be a string"

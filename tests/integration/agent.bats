@@ -301,11 +301,14 @@ start_registry() {
   token=$(curl -sS --max-time 5 -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials "$REGISTRY_TOKEN_URL" | jq -r .access_token)
   curl -sS --fail --max-time 5 -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
     --data "$body" "$REGISTRY_EUREKA/apps/CHAT"
-  wait_until 15 bash -c "[ \$(grep -c 'connect to $CLUSTER@127.0.0.9' '$SANDBOX/agent2.log') -ge 4 ]"
+  # Each attempt is the agent's own handshake; a peer that never completes it is never
+  # dialled by the app node.
+  wait_until 15 bash -c "[ \$(grep -c 'checking $CLUSTER@127.0.0.9 before the app node may connect to it' '$SANDBOX/agent2.log') -ge 4 ]"
   # Backoff 1, 2, 4, 8 s...: about 5 attempts in 20 s, not 20.
   started=$SECONDS
-  wait_until 30 bash -c "[ \$(grep -c 'connect to $CLUSTER@127.0.0.9' '$SANDBOX/agent2.log') -ge 5 ]"
+  wait_until 30 bash -c "[ \$(grep -c 'checking $CLUSTER@127.0.0.9 before the app node may connect to it' '$SANDBOX/agent2.log') -ge 5 ]"
   [ "$((SECONDS - started))" -ge 4 ]
+  refute grep -q "asking $CLUSTER@127.0.0.2 to connect to $CLUSTER@127.0.0.9" "$SANDBOX/agent2.log"
   run "$AGENT" status --run-dir "$SANDBOX/run2"
   [ "$status" -eq 0 ]
   [[ "$output" == *"$CLUSTER@127.0.0.9"*"not connected ("*"attempts, retrying every"* ]]

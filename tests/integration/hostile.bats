@@ -141,6 +141,32 @@ EUREKA_GET='.method == "GET" and (.path | startswith("/eureka/apps/CHAT"))'
   hostile_check_intact
 }
 
+@test "a registry listing 100,000 made-up members: no atom and no dial for any, each bound said once, the mesh stays" {
+  # The full five-minute run with CPU and memory is bench/hostile-registry (make bench-hostile).
+  atoms_a=$(atom_count "$HOSTILE_A")
+  atoms_b=$(atom_count "$HOSTILE_B")
+  fault "$(flood_config 100000 2500)"
+  wait_until 120 flood_served_at_least 100000
+  local line
+  for line in "${FLOOD_BOUND_LINES[@]}"; do
+    [ "$(loud_count "$line")" -eq 1 ] || { echo "not said exactly once: $line" >&2; false; }
+  done
+  # Forged names at B's address reached B, which gave its own name: refused by the agent.
+  new_log_has "'s address calls itself $CLUSTER@127.0.0.$HOSTILE_B"
+  kill -0 "$BEAM_A_PID"
+  kill -0 "$BEAM_B_PID"
+  # At most the agents' eight probe names (plus erl_call's own) in either VM: not one per
+  # listed name.
+  local grown_a grown_b
+  grown_a=$(($(atom_count "$HOSTILE_A") - atoms_a))
+  grown_b=$(($(atom_count "$HOSTILE_B") - atoms_b))
+  echo "atoms grown: A $grown_a, B $grown_b" >&3
+  [ "$grown_a" -le 12 ]
+  [ "$grown_b" -le 12 ]
+  fault '{"flood":null}'
+  hostile_check_intact
+}
+
 @test "a redirect to another host is not followed: that host gets no request, least of all credentials" {
   fault "$(jq -nc --arg to "$ELSEWHERE_HTTP" '{fault: "redirect", redirectTo: $to}')"
   wait_until 15 new_log_has "redirects are not followed"

@@ -258,3 +258,34 @@ instance_ids() {
 peak_rss_kb() {
   awk '/^VmHWM:/ {print $2}' "/proc/$1/status"
 }
+
+# flood_config COUNT PER_ANSWER: the double's flood (tests/support/registry/README.md) of
+# COUNT made-up members of cluster chat, PER_ANSWER in each answer: a fifth outside the peer
+# networks (TEST-NET-2, never dialled by anyone), a fifth under forged names at app node B's
+# address (B answers the handshake, but with its own name), the rest at loopback addresses
+# where nothing listens.
+flood_config() {
+  jq -nc --argjson n "$1" --argjson per "$2" --argjson port "$DIST_PORT" \
+    --arg b "127.0.0.$HOSTILE_B" '{flood: {app: "CHAT", cluster: "chat", count: $n,
+      perAnswer: $per, port: $port,
+      addresses: ["127.100.{a}.{b}", "198.51.100.{b}", $b, "127.101.{a}.{b}", "127.102.{a}.{b}"]}}'
+}
+
+# flood_served_at_least N: the double has served N distinct made-up members.
+flood_served_at_least() {
+  [ "$(registry_admin GET /state | jq '.flood.served')" -ge "$1" ]
+}
+
+# atom_count N: erlang:system_info(atom_count) of app node N.
+atom_count() {
+  erl_call -address "127.0.0.$1:$DIST_PORT" -r -timeout 5 -a 'erlang system_info [atom_count]'
+}
+
+# The bounds' lines (peer_bounds.c), each of which a flood must bring out exactly once.
+# shellcheck disable=SC2034 # read by hostile.bats and bench/hostile-registry
+FLOOD_BOUND_LINES=(
+  "(bound: ERLANG_CLUSTER_PEER_NETWORK"
+  "(bound: 8 names per address)"
+  "(bound: 1024 peers per answer)"
+  "(bound: 1024 new peers per minute)"
+)

@@ -386,6 +386,10 @@ static void every_invalid_value_fails_with_one_line_naming_the_variable(void **s
         {"ERLANG_CLUSTER_TLS_ALLOW=my-other-app", "app GUIDs (cf app NAME --guid)"},
         {"ERLANG_CLUSTER_TLS_ALLOW=0b0c2a4e-2f9e-4f55-9d6a-3a0c7f3e1c2", "an app GUID or the word space"},
         {"ERLANG_CLUSTER_TLS_ALLOW=space,,", "empty entry"},
+        {"ERLANG_CLUSTER_PEER_NETWORK=10.255.1.0/16", "not a network in CIDR notation with no host bits set"},
+        {"ERLANG_CLUSTER_PEER_NETWORK=overlay", "like 10.255.0.0/16,fd00::/8"},
+        {"ERLANG_CLUSTER_PEER_NETWORK=10.255.0.0/16,,", "empty entry"},
+        {"ERLANG_CLUSTER_PEER_NETWORK=10.0.0.0/33", "\"10.0.0.0/33\""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *env[] = {(char *)cases[i].assignment, NULL};
@@ -521,6 +525,18 @@ static void dns_servers_refuse_names_bad_ports_and_bad_brackets(void **state)
     }
 }
 
+static void the_peer_network_is_unset_by_default_and_kept_as_written(void **state)
+{
+    struct fixture *fx = *state;
+    char *none[] = {NULL};
+    assert_int_equal(stage(fx, MANIFEST_PLAIN, none), 0);
+    assert_null(fx->cfg.peer_network); /* peer_bounds.c then takes the private ranges */
+    char *set[] = {"ERLANG_CLUSTER_PEER_NETWORK= 10.255.0.0/16 , fd00::/8", NULL};
+    assert_int_equal(stage(fx, MANIFEST_PLAIN, set), 0);
+    assert_string_equal(fx->cfg.peer_network, "10.255.0.0/16,fd00::/8");
+    assert_int_equal(fx->cfg.source[FIELD_PEER_NETWORK], SOURCE_ENV);
+}
+
 static void tls_settings_resolve_with_their_defaults(void **state)
 {
     struct fixture *fx = *state;
@@ -625,6 +641,7 @@ int main(void)
         T(dns_servers_take_addresses_with_optional_ports),
         T(dns_servers_refuse_names_bad_ports_and_bad_brackets),
         T(tls_settings_resolve_with_their_defaults),
+        T(the_peer_network_is_unset_by_default_and_kept_as_written),
         T(tls_settings_and_the_identity_reach_run_time),
         T(names_round_trip),
         T(names_from_vcap_are_shown_on_one_printable_line),

@@ -6,6 +6,7 @@ const zlib = require('node:zlib');
 const { Registry, BadRequest, STATUSES } = require('./registry');
 const { TokenStore } = require('./tokens');
 const render = require('./render');
+const { FloodError, checkFlood, floodWindow } = require('./flood');
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_ADMIN_BODY_BYTES = 64 * 1024 * 1024; // POST /_double/register with thousands of instances
@@ -94,6 +95,14 @@ function normaliseConfig(partial) {
         }
         out[key] = value;
         break;
+      case 'flood':
+        try {
+          out.flood = checkFlood(value);
+        } catch (e) {
+          if (e instanceof FloodError) throw new ConfigError(e.message);
+          throw e;
+        }
+        break;
       case 'clientId': case 'clientSecret':
         if (typeof value !== 'string' || value === '') throw new ConfigError(`${key}: expected a non-empty string`);
         out[key] = value;
@@ -169,6 +178,7 @@ class RegistryDouble {
   applyConfig(partial, replace = false) {
     const previous = this.config || {};
     this.config = replace ? { ...partial } : { ...previous, ...partial };
+    if (replace || previous.flood !== this.config.flood) this.floodState = { next: 0, served: 0 };
     this.registry.selfPreservation = this.config.selfPreservation;
     if (replace || previous.evictionInterval !== this.config.evictionInterval) {
       clearInterval(this.timers.evict);
@@ -433,7 +443,7 @@ class RegistryDouble {
       if (method === 'POST') return this.register(req, res, app, body);
       if (method !== 'GET') return this.notAllowed(res, 'GET, POST');
       const answer = this.cached(`app|${app}|${format}`, () => {
-        const leases = reg.leasesOf(app);
+        const leases = [...reg.leasesOf(app), ...floodWindow(this.config.flood, this.floodState, app, this.clock.now())];
         if (leases.length === 0) return { status: 404, body: '' };
         return { status: 200, body: render.renderApplication(format, app, leases, single) };
       });
@@ -590,6 +600,7 @@ class RegistryDouble {
       }));
     return {
       config: publicConfig(this.config),
+      flood: { served: this.floodState.served, next: this.floodState.next },
       clock: { offsetSeconds: this.clockOffsetMs / 1000, now: this.clock.now() },
       instances,
       overrides: Object.fromEntries(this.registry.overrides),
