@@ -113,6 +113,7 @@ static int cb_socket(void **ctx, void *setup_ctx)
     setup->live = c;
     setup->error[0] = '\0';
     setup->refusal = DIST_REFUSED_NOT;
+    setup->peer_name[0] = '\0';
     *ctx = c;
     return 0;
 }
@@ -232,6 +233,21 @@ static int cb_write(void *ctx, const char *buf, ssize_t *len, unsigned tmo)
     return 0;
 }
 
+/* Keeps what the node sends during the handshake until its challenge gave its name. */
+static void note_handshake_input(struct dist_connection *c, const char *buf, size_t n)
+{
+    struct dist_socket_setup *setup = c->setup;
+    if (c->handshake_done || setup->peer_name[0] != '\0')
+        return;
+    size_t room = sizeof c->handshake_in - c->handshake_in_len;
+    if (n > room)
+        n = room;
+    memcpy(c->handshake_in + c->handshake_in_len, buf, n);
+    c->handshake_in_len += n;
+    (void)dist_handshake_challenge_name(c->handshake_in, c->handshake_in_len, header_size(c),
+                                        setup->peer_name, sizeof setup->peer_name);
+}
+
 static int cb_read(void *ctx, char *buf, ssize_t *len, unsigned tmo)
 {
     struct dist_connection *c = ctx;
@@ -242,6 +258,7 @@ static int cb_read(void *ctx, char *buf, ssize_t *len, unsigned tmo)
             size_t got = 0;
             int ret = SSL_read_ex(c->ssl, buf, (size_t)*len, &got);
             if (ret == 1) {
+                note_handshake_input(c, buf, got);
                 *len = (ssize_t)got;
                 return 0;
             }
@@ -255,6 +272,7 @@ static int cb_read(void *ctx, char *buf, ssize_t *len, unsigned tmo)
         } else {
             ssize_t n = recv(c->fd, buf, (size_t)*len, 0);
             if (n > 0) {
+                note_handshake_input(c, buf, (size_t)n);
                 *len = n;
                 return 0;
             }

@@ -11,7 +11,8 @@
  *
  * Every connection also watches the distribution handshake, so that a refusal can be told
  * apart afterwards (ei reports every failed connection as EIO): the peer closing right after
- * our challenge reply (the packet that proves the cookie) is the refusal of our cookie.
+ * our challenge reply (the packet that proves the cookie) is the refusal of our cookie, and
+ * the node's challenge tells the name it really runs under.
  *
  * Use: dist_socket_setup_init, then dist_socket_xinit instead of ei_connect_xinit; connect
  * and talk with the usual ei calls. Single-threaded. */
@@ -34,12 +35,14 @@ enum dist_refusal {
 };
 
 struct dist_socket_setup {
-    /* NULL: clear text. Not owned; must outlive the setup's connections. An identity with
-     * app_guid NULL and no allow entries accepts any OU (test drivers only). */
+    /* NULL: clear text. Not owned; must outlive the setup's connections. An identity without
+     * an app_guid accepts no node at all. */
     const struct tls_identity *tls;
     struct dist_connection *live; /* open connections, for dist_socket_pending */
     enum dist_refusal refusal;    /* of the last connection attempt */
     char error[256];              /* why the last attempt failed in TLS, "" if it did not */
+    char peer_name[512];          /* the name the node gave in the last attempt's challenge,
+                                     "" when it sent none (see dist_handshake.c) */
 };
 
 void dist_socket_setup_init(struct dist_socket_setup *setup, const struct tls_identity *tls);
@@ -60,5 +63,17 @@ bool dist_socket_pending(const struct dist_socket_setup *setup, int fd);
 /* The connection on fd has ended (the node closed it, or it failed), as far as can be told
  * without blocking. ei reports a closed connection and a message it skips both as EIO. */
 bool dist_socket_closed(const struct dist_socket_setup *setup, int fd);
+
+/* Whether a certificate OU (n bytes, not NUL-terminated) is one the identity accepts:
+ * "app:<app_guid>" or one of its allowed "app:<guid>" / "space:<guid>", the GUIDs in lower
+ * case as Cloud Foundry writes them, compared byte for byte as the node's verify_fun
+ * (launch/tls_options.c) compares them. An identity without app_guid accepts none. */
+bool dist_tls_ou_allowed(const char *ou, size_t n, const struct tls_identity *id);
+
+/* The node name in the challenge ('n' or 'N' packet) among the node's handshake packets in
+ * buf, each led by its length in header (2 or 4) bytes, into out. False when none is there
+ * complete (or the name does not fit). */
+bool dist_handshake_challenge_name(const unsigned char *buf, size_t len, size_t header,
+                                   char *out, size_t outlen);
 
 #endif

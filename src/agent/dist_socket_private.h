@@ -15,6 +15,8 @@ struct dist_connection {
     bool handshake_done;     /* ei finished the distribution handshake: stop watching it */
     bool sent_challenge_reply;
     bool ended;              /* end of stream or an error seen */
+    unsigned char handshake_in[768]; /* what the node sent during the handshake, for its name */
+    size_t handshake_in_len;
     struct dist_socket_setup *setup;
     struct dist_connection *next;
 };

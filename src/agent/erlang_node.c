@@ -109,7 +109,23 @@ bool erlang_node_input_pending(const struct erlang_node *node)
     return node->fd >= 0 && dist_socket_pending(&node->sock, node->fd);
 }
 
-int erlang_node_connect(struct erlang_node *node, unsigned timeout_ms, char *err, size_t errlen)
+/* The node refused the attempt that just failed or, having let us in, runs under another
+ * name than the one we dialled: what it said goes into node->refusal. */
+static bool note_refusal(struct erlang_node *node, bool connected)
+{
+    struct erlang_node_refusal *r = &node->refusal;
+    memset(r, 0, sizeof *r);
+    const char *seen = node->sock.peer_name;
+    r->cookie = !connected && node->sock.refusal == DIST_REFUSED_COOKIE;
+    r->tls = !connected && node->sock.refusal == DIST_REFUSED_TLS;
+    if (seen[0] != '\0' && strcmp(seen, node->target) != 0)
+        snprintf(r->answered_as, sizeof r->answered_as, "%s", seen);
+    return r->cookie || r->tls || r->answered_as[0] != '\0';
+}
+
+/* A connection as erlang_node_connect makes it, with tls (NULL: clear text). */
+static int connect_with(struct erlang_node *node, const struct tls_identity *tls,
+                        unsigned timeout_ms, char *err, size_t errlen)
 {
     if (node->fd >= 0)
         return 0;
@@ -122,7 +138,7 @@ int erlang_node_connect(struct erlang_node *node, unsigned timeout_ms, char *err
              ++node->connects, nonce);
     snprintf(full, sizeof full, "%s@%s", alive, node->host);
     /* No connection is open (fd < 0), so the setup holds none: set it afresh. */
-    dist_socket_setup_init(&node->sock, node->tls ? &node->tls_identity : NULL);
+    dist_socket_setup_init(&node->sock, tls);
     if (dist_socket_xinit(&node->cnode, node->host, alive, full, node->cookie,
                           (unsigned)(nonce | 1u), &node->sock) < 0) {
         snprintf(err, errlen, "cannot set up C node %s: %s", full, erlang_node_error_text(erl_errno));
@@ -133,20 +149,43 @@ int erlang_node_connect(struct erlang_node *node, unsigned timeout_ms, char *err
         fd = ei_connect_tmo(&node->cnode, node->target, timeout_ms);
     else
         fd = ei_connect_host_port_tmo(&node->cnode, node->host, node->port, timeout_ms);
-    if (fd < 0) {
-        int code = erl_errno;
-        const char *why = node->sock.error[0] != '\0' ? node->sock.error
-                          : code == EIO ? "handshake refused (wrong cookie, or not an Erlang node)"
-                                        : erlang_node_error_text(code);
-        if (node->epmd)
-            snprintf(err, errlen, "cannot connect to app node %s via epmd: %s", node->target, why);
-        else
-            snprintf(err, errlen, "cannot connect to app node %s on port %d: %s", node->target,
-                     node->port, why);
-        return code == ETIMEDOUT ? ERLANG_NODE_SLOW : -1;
+    int code = erl_errno;
+    bool refused = note_refusal(node, fd >= 0);
+    if (fd >= 0 && !refused) {
+        node->fd = fd;
+        node->sessions++;
+        return 0;
     }
-    node->fd = fd;
-    return 0;
+    if (fd >= 0) {
+        ei_close_connection(fd);
+        snprintf(err, errlen, "app node %s: the node on port %d runs as %s", node->target,
+                 node->port, node->refusal.answered_as);
+        return ERLANG_NODE_REFUSED;
+    }
+    const char *why = node->refusal.cookie
+                          ? "it refused our challenge reply: a wrong cookie (it runs with another one)"
+                      : node->sock.error[0] != '\0' ? node->sock.error
+                      : code == EIO ? "handshake refused (wrong cookie, or not an Erlang node)"
+                                    : erlang_node_error_text(code);
+    if (node->epmd)
+        snprintf(err, errlen, "cannot connect to app node %s via epmd: %s", node->target, why);
+    else
+        snprintf(err, errlen, "cannot connect to app node %s on port %d: %s", node->target,
+                 node->port, why);
+    if (refused)
+        return ERLANG_NODE_REFUSED;
+    return code == ETIMEDOUT ? ERLANG_NODE_SLOW : -1;
+}
+
+int erlang_node_connect(struct erlang_node *node, unsigned timeout_ms, char *err, size_t errlen)
+{
+    return connect_with(node, node->tls ? &node->tls_identity : NULL, timeout_ms, err, errlen);
+}
+
+int erlang_node_connect_clear(struct erlang_node *node, unsigned timeout_ms, char *err,
+                              size_t errlen)
+{
+    return connect_with(node, NULL, timeout_ms, err, errlen);
 }
 
 int erlang_node_handle_input(struct erlang_node *node, char *err, size_t errlen)

@@ -271,3 +271,10 @@ done:
         erlang_node_disconnect(node); /* the header's promise: no half-used connection */
     return rc;
 }
+
+int erlang_node_rpc(struct erlang_node *node, const char *mod, const char *fun,
+                    const ei_x_buff *args, ei_x_buff *reply, unsigned timeout_ms, char *err,
+                    size_t errlen)
+{
+    return rpc_call(node, mod, fun, args, reply, timeout_ms, err, errlen);
+}
