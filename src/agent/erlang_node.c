@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -186,6 +189,31 @@ int erlang_node_connect_clear(struct erlang_node *node, unsigned timeout_ms, cha
                               size_t errlen)
 {
     return connect_with(node, NULL, timeout_ms, err, errlen);
+}
+
+bool erlang_node_port_listening(const struct erlang_node *node, unsigned timeout_ms)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)node->port)};
+    if (node->epmd || inet_pton(AF_INET, node->host, &sin.sin_addr) != 1)
+        return true; /* nothing to tell: assume it is still there */
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return true;
+    bool listening = true;
+    if (connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0) {
+        if (errno == EINPROGRESS) {
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            int soerr = 0;
+            socklen_t len = sizeof soerr;
+            if (poll(&pfd, 1, (int)timeout_ms) == 1 &&
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0)
+                listening = soerr != ECONNREFUSED;
+        } else {
+            listening = errno != ECONNREFUSED;
+        }
+    }
+    close(fd);
+    return listening;
 }
 
 int erlang_node_handle_input(struct erlang_node *node, char *err, size_t errlen)

@@ -52,6 +52,11 @@ void erlang_node_use_tls(struct erlang_node *node, struct tls_identity *id);
 #define ERLANG_NODE_REFUSED (-4)
 int erlang_node_connect(struct erlang_node *node, unsigned timeout_ms, char *err, size_t errlen);
 
+/* Whether something listens on the node's port (epmd-less), by a bare TCP connection that
+ * the node does not log: how a refusing node is seen to go away without dialling it. True
+ * when it cannot tell (epmd, a host name). */
+bool erlang_node_port_listening(const struct erlang_node *node, unsigned timeout_ms);
+
 /* erlang_node_connect in clear text whatever the node's setting: only for the proof that a
  * TLS node refuses clear text, and to stop a node that does not (erlang_tls_proof.c). */
 int erlang_node_connect_clear(struct erlang_node *node, unsigned timeout_ms, char *err,

@@ -25,11 +25,6 @@
 /* While waiting for the app node: a refused connection costs a socket and a connect(2), and
  * this bounds how long after its distribution accepts the first peer is dialled. */
 #define NODE_WAIT_POLL_MS 10
-/* A node that refuses the agent (another cookie, another name, our certificate) goes on
- * refusing until it restarts, and each refusal is a report in the app's log: retry after
- * 2 s, then doubling up to 30 s. */
-#define NODE_REFUSED_FIRST_MS 2000
-#define NODE_REFUSED_CAP_MS 30000
 /* A TLS attempt that timed out may have met a clear-text node: looked at this often. */
 #define CLEAR_TEXT_CHECK_MS 10000
 
@@ -161,51 +156,6 @@ static void stop(struct loop_state *st, int64_t stop_at, const char *why)
     write_status(st);
 }
 
-/* What the app node's refusal means, and what to do about it, in one line. */
-static void describe_refusal(const struct loop_state *st, char *line, size_t len)
-{
-    const struct erlang_node_refusal *r = &st->node->refusal;
-    if (r->tls) {
-        snprintf(line, len,
-                 "app node %s refuses the agent at the TLS layer (%s). Fix: the node's "
-                 "certificate and the agent's must be this app's, from a CA both trust: see "
-                 "ERLANG_CLUSTER_TLS_CA_FILE and ERLANG_CLUSTER_TLS_ALLOW",
-                 st->cfg->node_name, dist_socket_error(&st->node->sock));
-        return;
-    }
-    char what[640];
-    if (r->answered_as[0] != '\0')
-        snprintf(what, sizeof what, "runs as %s%s", r->answered_as,
-                 r->cookie ? " with another cookie" : "");
-    else
-        snprintf(what, sizeof what, "runs with another cookie (it refused our challenge reply)");
-    snprintf(line, len,
-             "app node %s refuses the agent: the app's node %s. Fix: the app starts its node "
-             "under its own name or cookie (a release's RELEASE_NODE / RELEASE_COOKIE, e.g. in "
-             "rel/env.sh.eex, or releases/COOKIE; or --name / --sname / --cookie in the start "
-             "command): remove them, or for a Mix release started by a script of its own set "
-             "ERLANG_CLUSTER_START_STYLE=mix-release",
-             st->cfg->node_name, what);
-}
-
-/* The app node refused us: retry later and later, and say why once. */
-static void node_refused(struct loop_state *st, int64_t now)
-{
-    int64_t delay = NODE_REFUSED_CAP_MS;
-    if (st->node_refusals < 4)
-        delay = min64((int64_t)NODE_REFUSED_FIRST_MS << st->node_refusals, NODE_REFUSED_CAP_MS);
-    st->node_refusals++;
-    char line[sizeof st->node_refusal_said];
-    describe_refusal(st, line, sizeof line);
-    note_error(st, NODE_ERR, "%s", line);
-    st->state_name = "refused-by-node";
-    if (strcmp(line, st->node_refusal_said) != 0) {
-        LOG_WARN(st->log, "%s; retrying at most every %d s", line, NODE_REFUSED_CAP_MS / 1000);
-        snprintf(st->node_refusal_said, sizeof st->node_refusal_said, "%s", line);
-    }
-    st->check_at = now + delay;
-}
-
 /* The app node runs clear text although TLS is on: the loop stops. */
 static bool stop_for_clear_text(struct loop_state *st)
 {
@@ -219,6 +169,8 @@ static bool stop_for_clear_text(struct loop_state *st)
 static bool try_app_node(struct loop_state *st)
 {
     char err[512];
+    if (loop_node_refusal_holds(st, monotonic_ms()))
+        return true;
     int rc = erlang_node_connect(st->node, NODE_CONNECT_TIMEOUT_MS, err, sizeof err);
     if (rc == 0) {
         int proved = loop_prove_tls(st);
@@ -247,7 +199,7 @@ static bool try_app_node(struct loop_state *st)
         return false;
     }
     if (rc == ERLANG_NODE_REFUSED) {
-        node_refused(st, now);
+        loop_node_refused(st, now);
         return true;
     }
     st->node_refusals = 0;

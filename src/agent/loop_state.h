@@ -53,6 +53,7 @@ struct loop_state {
     unsigned proved_session;   /* node->sessions when TLS was last proved (loop_proof.c) */
     bool clear_despite_tls;    /* the node ran clear text with TLS on: stopped */
     int64_t clear_check_at;    /* next look for a clear-text node after a TLS timeout */
+    int64_t refused_retry_at;  /* a refusing node is dialled again then */
     unsigned node_refusals;    /* refused attempts in a row while waiting for the node */
     char node_refusal_said[1024]; /* the refusal last logged, so each is said once */
 
@@ -101,6 +102,16 @@ int loop_heal_drop_silent(struct loop_state *st, struct strlist *due);
  * probably cut off too), and the probes that notice the network coming back with it. After
  * 30 s they go on as usual (a peer set that is all dead must not hold up discovery long). */
 bool loop_heal_cut_off(struct loop_state *st, int64_t now);
+
+/* The app node refused the agent (erlang_node_connect said ERLANG_NODE_REFUSED): says why
+ * once, with the fix, in the log and status, and sets when to look again
+ * (loop_node_refusal.c). */
+void loop_node_refused(struct loop_state *st, int64_t now);
+
+/* While the app node refuses: true when the refusal still holds and nothing is to be dialled
+ * now (check_at is set); false when it is time to dial, or the refusing node has gone from
+ * the port. */
+bool loop_node_refusal_holds(struct loop_state *st, int64_t now);
 
 /* With TLS on and a connection to the app node made since the last proof: proves that it
  * speaks TLS only (loop_proof.c). Returns 0 when it did, or there was nothing to prove, or
