@@ -150,7 +150,6 @@ int dist_tls_handshake(struct dist_connection *c, const struct sockaddr_in *sin,
         /* Without it no certificate can be told from another app's of the same CA. */
         snprintf(setup->error, sizeof setup->error,
                  "TLS: no app GUID in the identity, so no node certificate can be accepted");
-        setup->refusal = DIST_REFUSED_TLS;
         return EACCES;
     }
     c->ctx = new_context(setup);
