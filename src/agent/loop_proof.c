@@ -62,6 +62,7 @@ int loop_prove_tls(struct loop_state *st)
     char clear_why[512], flags[256], err[512];
     int clear = erlang_node_clear_text_accepted(node, PROOF_TIMEOUT_MS, clear_why,
                                                 sizeof clear_why);
+    int64_t handshake_done = monotonic_ms();
     int viewed = erlang_node_proto_dist(node, flags, sizeof flags, PROOF_TIMEOUT_MS, err,
                                         sizeof err);
     if (viewed == ERLANG_NODE_STOPPED)
@@ -82,8 +83,9 @@ int loop_prove_tls(struct loop_state *st)
     if (clear < 0)
         LOG_WARN(st->log, "the clear-text half of the TLS proof could not run: %s", clear_why);
     st->proved_session = node->sessions;
-    LOG_DEBUG(st->log, "TLS proved: %s, -proto_dist inet_tls (%lld ms)", clear_why,
-              (long long)(monotonic_ms() - start));
+    LOG_DEBUG(st->log, "TLS proved: %s, -proto_dist inet_tls (%lld ms: handshake %lld, rpc %lld)",
+              clear_why, (long long)(monotonic_ms() - start),
+              (long long)(handshake_done - start), (long long)(monotonic_ms() - handshake_done));
     return 0;
 }
 
