@@ -11,7 +11,8 @@
  *
  * Every connection also watches the distribution handshake, so that a refusal can be told
  * apart afterwards (ei reports every failed connection as EIO): the peer closing right after
- * our challenge reply (the packet that proves the cookie) is the refusal of our cookie.
+ * our challenge reply (the packet that proves the cookie) is the refusal of our cookie, and
+ * the node's challenge tells the name it really runs under.
  *
  * Use: dist_socket_setup_init, then dist_socket_xinit instead of ei_connect_xinit; connect
  * and talk with the usual ei calls. Single-threaded. */
@@ -34,8 +35,8 @@ enum dist_refusal {
 };
 
 struct dist_socket_setup {
-    /* NULL: clear text. Not owned; must outlive the setup's connections. An identity with
-     * app_guid NULL and no allow entries accepts any OU (test drivers only). */
+    /* NULL: clear text. Not owned; must outlive the setup's connections. An identity without
+     * an app_guid accepts no node at all. */
     const struct tls_identity *tls;
     struct dist_connection *live; /* open connections, for dist_socket_pending */
     enum dist_refusal refusal;    /* of the last connection attempt */
@@ -67,5 +68,11 @@ bool dist_socket_closed(const struct dist_socket_setup *setup, int fd);
 /* The node name in a challenge packet (its body, without the length header; 'n' or 'N').
  * Returns 0 with name set, or -1 when packet is no challenge or its name does not fit. */
 int dist_challenge_name(const unsigned char *packet, size_t len, char *name, size_t namelen);
+
+/* Whether a certificate OU (n bytes, not NUL-terminated) is one the identity accepts:
+ * "app:<app_guid>" or one of its allowed "app:<guid>" / "space:<guid>", the GUIDs in lower
+ * case as Cloud Foundry writes them, compared byte for byte as the node's verify_fun
+ * (launch/tls_options.c) compares them. An identity without app_guid accepts none. */
+bool dist_tls_ou_allowed(const char *ou, size_t n, const struct tls_identity *id);
 
 #endif

@@ -4,6 +4,7 @@
 #include "agent/dist_socket_private.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -12,7 +13,6 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 void dist_socket_set_error(struct dist_socket_setup *setup, const char *what)
 {
@@ -100,19 +100,33 @@ static SSL_CTX *new_context(struct dist_socket_setup *setup)
     return NULL;
 }
 
-static bool ou_is(const char *ou, size_t n, const char *prefix, const char *guid)
+/* expected in lower case, as the node's optfile holds it (tls_options.c lowers the GUIDs). */
+static bool ou_equals(const char *ou, size_t n, const char *prefix, const char *expected)
 {
     size_t plen = strlen(prefix);
-    return guid != NULL && n == plen + strlen(guid) && memcmp(ou, prefix, plen) == 0 &&
-           strncasecmp(ou + plen, guid, n - plen) == 0;
+    if (expected == NULL || n != plen + strlen(expected) || memcmp(ou, prefix, plen) != 0)
+        return false;
+    for (size_t i = 0; i < n - plen; i++)
+        if (ou[plen + i] != (char)tolower((unsigned char)expected[i]))
+            return false;
+    return true;
 }
 
-/* One of the node's OUs is "app:<app_guid>" or an allowed "app:<g>" / "space:<g>"; with
- * neither configured, any certificate the CA issued will do. */
+bool dist_tls_ou_allowed(const char *ou, size_t n, const struct tls_identity *id)
+{
+    if (id->app_guid == NULL)
+        return false;
+    if (ou_equals(ou, n, "app:", id->app_guid))
+        return true;
+    for (size_t k = 0; k < id->allow_count; k++)
+        if (ou_equals(ou, n, "", id->allow[k]))
+            return true;
+    return false;
+}
+
+/* One of the node's OUs is one the identity accepts (dist_tls_ou_allowed). */
 static bool has_allowed_ou(X509 *cert, const struct tls_identity *id)
 {
-    if (id->app_guid == NULL && id->allow_count == 0)
-        return true;
     X509_NAME *name = X509_get_subject_name(cert);
     bool match = false;
     for (int i = -1;
@@ -120,13 +134,8 @@ static bool has_allowed_ou(X509 *cert, const struct tls_identity *id)
         ASN1_STRING *value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
         unsigned char *utf8 = NULL;
         int n = ASN1_STRING_to_UTF8(&utf8, value);
-        if (n >= 0) {
-            const char *ou = (const char *)utf8;
-            match = ou_is(ou, (size_t)n, "app:", id->app_guid);
-            for (size_t k = 0; !match && k < id->allow_count; k++)
-                match = strlen(id->allow[k]) == (size_t)n &&
-                        strncasecmp(ou, id->allow[k], (size_t)n) == 0;
-        }
+        if (n >= 0)
+            match = dist_tls_ou_allowed((const char *)utf8, (size_t)n, id);
         OPENSSL_free(utf8);
     }
     return match;
@@ -137,6 +146,12 @@ int dist_tls_handshake(struct dist_connection *c, const struct sockaddr_in *sin,
                          long long deadline)
 {
     struct dist_socket_setup *setup = c->setup;
+    if (setup->tls->app_guid == NULL) {
+        /* Without it no certificate can be told from another app's of the same CA. */
+        snprintf(setup->error, sizeof setup->error,
+                 "TLS: no app GUID in the identity, so no node certificate can be accepted");
+        return EACCES;
+    }
     c->ctx = new_context(setup);
     if (c->ctx == NULL)
         return EACCES;
@@ -182,7 +197,7 @@ int dist_tls_handshake(struct dist_connection *c, const struct sockaddr_in *sin,
     if (!ok) {
         snprintf(setup->error, sizeof setup->error,
                  "TLS: the node's certificate is not one of app %s%s",
-                 setup->tls->app_guid ? setup->tls->app_guid : "?",
+                 setup->tls->app_guid,
                  setup->tls->allow_count > 0 ? " nor of an allowed app or space" : "");
         setup->refusal = DIST_REFUSED_TLS;
         return EPROTO;

@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -109,7 +112,23 @@ bool erlang_node_input_pending(const struct erlang_node *node)
     return node->fd >= 0 && dist_socket_pending(&node->sock, node->fd);
 }
 
-int erlang_node_connect(struct erlang_node *node, unsigned timeout_ms, char *err, size_t errlen)
+/* The node refused the attempt that just failed or, having let us in, runs under another
+ * name than the one we dialled: what it said goes into node->refusal. */
+static bool note_refusal(struct erlang_node *node, bool connected)
+{
+    struct erlang_node_refusal *r = &node->refusal;
+    memset(r, 0, sizeof *r);
+    const char *seen = node->sock.peer_name;
+    r->cookie = !connected && node->sock.refusal == DIST_REFUSED_COOKIE;
+    r->tls = !connected && node->sock.refusal == DIST_REFUSED_TLS;
+    if (seen[0] != '\0' && strcmp(seen, node->target) != 0)
+        snprintf(r->answered_as, sizeof r->answered_as, "%s", seen);
+    return r->cookie || r->tls || r->answered_as[0] != '\0';
+}
+
+/* A connection as erlang_node_connect makes it, with tls (NULL: clear text). */
+static int connect_with(struct erlang_node *node, const struct tls_identity *tls,
+                        unsigned timeout_ms, char *err, size_t errlen)
 {
     if (node->fd >= 0)
         return 0;
@@ -122,7 +141,7 @@ int erlang_node_connect(struct erlang_node *node, unsigned timeout_ms, char *err
              ++node->connects, nonce);
     snprintf(full, sizeof full, "%s@%s", alive, node->host);
     /* No connection is open (fd < 0), so the setup holds none: set it afresh. */
-    dist_socket_setup_init(&node->sock, node->tls ? &node->tls_identity : NULL);
+    dist_socket_setup_init(&node->sock, tls);
     if (dist_socket_xinit(&node->cnode, node->host, alive, full, node->cookie,
                           (unsigned)(nonce | 1u), &node->sock) < 0) {
         snprintf(err, errlen, "cannot set up C node %s: %s", full, erlang_node_error_text(erl_errno));
@@ -133,20 +152,68 @@ int erlang_node_connect(struct erlang_node *node, unsigned timeout_ms, char *err
         fd = ei_connect_tmo(&node->cnode, node->target, timeout_ms);
     else
         fd = ei_connect_host_port_tmo(&node->cnode, node->host, node->port, timeout_ms);
-    if (fd < 0) {
-        int code = erl_errno;
-        const char *why = node->sock.error[0] != '\0' ? node->sock.error
-                          : code == EIO ? "handshake refused (wrong cookie, or not an Erlang node)"
-                                        : erlang_node_error_text(code);
-        if (node->epmd)
-            snprintf(err, errlen, "cannot connect to app node %s via epmd: %s", node->target, why);
-        else
-            snprintf(err, errlen, "cannot connect to app node %s on port %d: %s", node->target,
-                     node->port, why);
-        return code == ETIMEDOUT ? ERLANG_NODE_SLOW : -1;
+    int code = erl_errno;
+    bool refused = note_refusal(node, fd >= 0);
+    if (fd >= 0 && !refused) {
+        node->fd = fd;
+        node->sessions++;
+        return 0;
     }
-    node->fd = fd;
-    return 0;
+    if (fd >= 0) {
+        ei_close_connection(fd);
+        snprintf(err, errlen, "app node %s: the node on port %d runs as %s", node->target,
+                 node->port, node->refusal.answered_as);
+        return ERLANG_NODE_REFUSED;
+    }
+    const char *why = node->refusal.cookie
+                          ? "it refused our challenge reply: a wrong cookie (it runs with another one)"
+                      : node->sock.error[0] != '\0' ? node->sock.error
+                      : code == EIO ? "handshake refused (wrong cookie, or not an Erlang node)"
+                                    : erlang_node_error_text(code);
+    if (node->epmd)
+        snprintf(err, errlen, "cannot connect to app node %s via epmd: %s", node->target, why);
+    else
+        snprintf(err, errlen, "cannot connect to app node %s on port %d: %s", node->target,
+                 node->port, why);
+    if (refused)
+        return ERLANG_NODE_REFUSED;
+    return code == ETIMEDOUT ? ERLANG_NODE_SLOW : -1;
+}
+
+int erlang_node_connect(struct erlang_node *node, unsigned timeout_ms, char *err, size_t errlen)
+{
+    return connect_with(node, node->tls ? &node->tls_identity : NULL, timeout_ms, err, errlen);
+}
+
+int erlang_node_connect_clear(struct erlang_node *node, unsigned timeout_ms, char *err,
+                              size_t errlen)
+{
+    return connect_with(node, NULL, timeout_ms, err, errlen);
+}
+
+bool erlang_node_port_listening(const struct erlang_node *node, unsigned timeout_ms)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)node->port)};
+    if (node->epmd || inet_pton(AF_INET, node->host, &sin.sin_addr) != 1)
+        return true; /* nothing to tell: assume it is still there */
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return true;
+    bool listening = true;
+    if (connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0) {
+        if (errno == EINPROGRESS) {
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            int soerr = 0;
+            socklen_t len = sizeof soerr;
+            if (poll(&pfd, 1, (int)timeout_ms) == 1 &&
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0)
+                listening = soerr != ECONNREFUSED;
+        } else {
+            listening = errno != ECONNREFUSED;
+        }
+    }
+    close(fd);
+    return listening;
 }
 
 int erlang_node_handle_input(struct erlang_node *node, char *err, size_t errlen)

@@ -39,6 +39,12 @@ struct erlang_node {
     struct dist_socket_setup sock; /* the connection's socket callbacks */
     erlang_rpc_fn rpc;             /* NULL: over the connection (erlang_rpc.c) */
     erlang_probe_fn probe;         /* NULL: a handshake of our own (erlang_probe.c) */
+    unsigned sessions;   /* connections made so far: a new one may be a restarted node */
+    struct erlang_node_refusal {
+        bool cookie;          /* it closed the connection on our challenge reply */
+        bool tls;             /* it (or we) refused at the TLS layer; sock.error says why */
+        char answered_as[512]; /* the name its challenge gave, when not node->target */
+    } refusal;                /* of the last ERLANG_NODE_REFUSED */
 };
 
 /* Copies its arguments; stop_fd starts at -1. Returns -1 with err set on bad input. */
@@ -54,7 +60,21 @@ void erlang_node_use_tls(struct erlang_node *node, struct tls_identity *id);
  * ERLANG_NODE_SLOW when the attempt timed out: something is there but did not answer in time
  * (a GC pause, a starved CPU), which is no reason to give the node up. */
 #define ERLANG_NODE_SLOW (-2)
+/* Or ERLANG_NODE_REFUSED: something there refused us (node->refusal says how: another
+ * cookie, the TLS layer) or let us in under another name than node->target (the connection
+ * is closed again). Unlike a port nobody listens on, that stays so until the node restarts. */
+#define ERLANG_NODE_REFUSED (-4)
 int erlang_node_connect(struct erlang_node *node, unsigned timeout_ms, char *err, size_t errlen);
+
+/* Whether something listens on the node's port (epmd-less), by a bare TCP connection that
+ * the node does not log: how a refusing node is seen to go away without dialling it. True
+ * when it cannot tell (epmd, a host name). */
+bool erlang_node_port_listening(const struct erlang_node *node, unsigned timeout_ms);
+
+/* erlang_node_connect in clear text whatever the node's setting: only for the proof that a
+ * TLS node refuses clear text, and to stop a node that does not (erlang_tls_proof.c). */
+int erlang_node_connect_clear(struct erlang_node *node, unsigned timeout_ms, char *err,
+                              size_t errlen);
 void erlang_node_disconnect(struct erlang_node *node);
 bool erlang_node_connected(const struct erlang_node *node);
 
@@ -108,5 +128,24 @@ enum peer_probe {
 };
 enum peer_probe erlang_node_probe_peer(struct erlang_node *node, const char *peer,
                                        unsigned timeout_ms, char *err, size_t errlen);
+
+/* The proof that a TLS node speaks TLS only (erlang_tls_proof.c). */
+
+/* Dials the node in clear text with the cookie, on a connection of its own that is closed
+ * at once. Returns 1 when the node let it in, 0 when it was refused (or nobody answered),
+ * -1 when it could not be tried; err says which in every case. */
+int erlang_node_clear_text_accepted(struct erlang_node *node, unsigned timeout_ms, char *err,
+                                    size_t errlen);
+
+/* The node's own -proto_dist flags (init:get_argument(proto_dist)), every value in order,
+ * space-separated, into out: "inet_tls" for a TLS node, "" when it has none (plain TCP).
+ * Fails and closes the connection as erlang_node_list does. */
+int erlang_node_proto_dist(struct erlang_node *node, char *out, size_t outlen,
+                           unsigned timeout_ms, char *err, size_t errlen);
+
+/* Has the node stop its distribution (net_sup terminated under kernel_sup): it is then
+ * reachable by no one, this connection included, which is closed. */
+int erlang_node_stop_distribution(struct erlang_node *node, unsigned timeout_ms, char *err,
+                                  size_t errlen);
 
 #endif

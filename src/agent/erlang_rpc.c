@@ -300,3 +300,11 @@ int erlang_node_abort_setup(struct erlang_node *node, const char *peer, unsigned
                               timeout_ms, err, errlen);
     return killed != 0 ? killed : 1;
 }
+
+int erlang_node_rpc(struct erlang_node *node, const char *mod, const char *fun,
+                    const ei_x_buff *args, ei_x_buff *reply, unsigned timeout_ms, char *err,
+                    size_t errlen)
+{
+    erlang_rpc_fn call = node->rpc != NULL ? node->rpc : rpc_over_connection;
+    return call(node, mod, fun, args, reply, timeout_ms, err, errlen);
+}

@@ -25,6 +25,8 @@
 /* While waiting for the app node: a refused connection costs a socket and a connect(2), and
  * this bounds how long after its distribution accepts the first peer is dialled. */
 #define NODE_WAIT_POLL_MS 10
+/* A TLS attempt that timed out may have met a clear-text node: looked at this often. */
+#define CLEAR_TEXT_CHECK_MS 10000
 
 static int64_t min64(int64_t a, int64_t b)
 {
@@ -73,6 +75,7 @@ static void write_status(struct loop_state *st)
         .pid = (long)getpid(),
         .tls_app = st->node->tls ? st->node->tls_identity.app_guid : NULL,
         .tls_certfile = st->node->tls ? st->node->tls_identity.certfile : NULL,
+        .clear_despite_tls = st->clear_despite_tls,
     };
     char *json = status_to_json(&view);
     if (!json)
@@ -153,14 +156,38 @@ static void stop(struct loop_state *st, int64_t stop_at, const char *why)
     write_status(st);
 }
 
-/* Before the app node is up: one connection attempt. Returns false when the bounded wait is
- * over (the loop has stopped). */
+/* The app node runs clear text although TLS is on: the loop stops. */
+static bool stop_for_clear_text(struct loop_state *st)
+{
+    st->exit_code = 1;
+    stop(st, monotonic_ms(), "clear-text distribution although ERLANG_CLUSTER_TLS=true");
+    return false;
+}
+
+/* Before the app node is up: one connection attempt, and with TLS the proof of what it
+ * speaks. Returns false when the bounded wait is over (the loop has stopped). */
 static bool try_app_node(struct loop_state *st)
 {
     char err[512];
-    if (erlang_node_connect(st->node, NODE_CONNECT_TIMEOUT_MS, err, sizeof err) == 0) {
-        on_node_up(st, monotonic_ms());
+    if (loop_node_refusal_holds(st, monotonic_ms()))
         return true;
+    int rc = erlang_node_connect(st->node, NODE_CONNECT_TIMEOUT_MS, err, sizeof err);
+    if (rc == 0) {
+        int proved = loop_prove_tls(st);
+        if (proved < 0)
+            return stop_for_clear_text(st);
+        if (loop_node_proved(st)) {
+            st->node_refusals = 0;
+            on_node_up(st, monotonic_ms());
+        } else {
+            st->check_at = monotonic_ms() + NODE_WAIT_POLL_MS; /* a signal, or no answer */
+        }
+        return true;
+    }
+    if (rc == ERLANG_NODE_SLOW && monotonic_ms() >= st->clear_check_at) {
+        st->clear_check_at = monotonic_ms() + CLEAR_TEXT_CHECK_MS;
+        if (loop_catch_clear_text(st) < 0)
+            return stop_for_clear_text(st);
     }
     note_error(st, NODE_ERR, "%s", err);
     int64_t now = monotonic_ms();
@@ -171,6 +198,13 @@ static bool try_app_node(struct loop_state *st)
         stop(st, now, "app node never came up");
         return false;
     }
+    if (rc == ERLANG_NODE_REFUSED) {
+        loop_node_refused(st, now);
+        return true;
+    }
+    st->node_refusals = 0;
+    st->node_refusal_said[0] = '\0';
+    st->state_name = "waiting-for-node";
     if (now - st->node_wait_logged_at >= REPEAT_LOG_MS) {
         LOG_INFO(st->log, "still waiting for app node %s: %s", st->cfg->node_name, err);
         st->node_wait_logged_at = now;
@@ -187,6 +221,14 @@ static bool try_app_node(struct loop_state *st)
  * work short. */
 static bool tend_cluster(struct loop_state *st, bool *signalled)
 {
+    /* A new connection (a reconnect may be a restarted node) is proved before any dial. */
+    int proved = loop_prove_tls(st);
+    if (proved < 0)
+        return stop_for_clear_text(st);
+    if (proved > 0) {
+        *signalled = true;
+        return true;
+    }
     int64_t now = monotonic_ms();
     /* A peer whose backoff has run out is due too (next_timer counts its attempt). */
     bool peer_due = peer_set_next_attempt(&st->peers) <= now;
@@ -196,6 +238,10 @@ static bool tend_cluster(struct loop_state *st, bool *signalled)
         return false;
     }
     *signalled = checked > 0;
+    if (!loop_node_proved(st)) {
+        st->check_at = monotonic_ms(); /* reconnected: prove it on the next turn */
+        return true;
+    }
     if (!*signalled)
         *signalled = loop_heal_step(st, monotonic_ms()) > 0;
     if (!*signalled && !loop_heal_cut_off(st, monotonic_ms()))

@@ -52,6 +52,12 @@ struct loop_state {
     bool heal_silent;       /* the last probe round reached none of them */
     int64_t cut_off_since;  /* every peer lost and silent since then; 0: not cut off */
     int exit_code;          /* when the loop stops */
+    unsigned proved_session;   /* node->sessions when TLS was last proved (loop_proof.c) */
+    bool clear_despite_tls;    /* the node ran clear text with TLS on: stopped */
+    int64_t clear_check_at;    /* next look for a clear-text node after a TLS timeout */
+    int64_t refused_retry_at;  /* a refusing node is dialled again then */
+    unsigned node_refusals;    /* refused attempts in a row while waiting for the node */
+    char node_refusal_said[1024]; /* the refusal last logged, so each is said once */
 
     struct status_error last_error;
     time_t registered_at;
@@ -110,6 +116,33 @@ int loop_dial_peer(struct loop_state *st, const char *name, int64_t probe_deadli
  * probably cut off too), and the probes that notice the network coming back with it. After
  * 30 s they go on as usual (a peer set that is all dead must not hold up discovery long). */
 bool loop_heal_cut_off(struct loop_state *st, int64_t now);
+
+/* The app node refused the agent (erlang_node_connect said ERLANG_NODE_REFUSED): says why
+ * once, with the fix, in the log and status, and sets when to look again
+ * (loop_node_refusal.c). */
+void loop_node_refused(struct loop_state *st, int64_t now);
+
+/* While the app node refuses: true when the refusal still holds and nothing is to be dialled
+ * now (check_at is set); false when it is time to dial, or the refusing node has gone from
+ * the port. */
+bool loop_node_refusal_holds(struct loop_state *st, int64_t now);
+
+/* With TLS on and a connection to the app node made since the last proof: proves that it
+ * speaks TLS only (loop_proof.c). Returns 0 when it did, or there was nothing to prove, or
+ * the node did not answer (the connection is closed then, and the next one is proved);
+ * 1 when a stop signal cut it short; -1 when the node runs clear text: its distribution is
+ * stopped, and the loop must stop too. */
+int loop_prove_tls(struct loop_state *st);
+
+/* A TLS attempt at the app node timed out: something answered without TLS. Returns -1
+ * when it is a clear-text node that lets in our cookie (stopped as above), else 0. */
+int loop_catch_clear_text(struct loop_state *st);
+
+/* The connection to the app node, if any, is proved (or TLS is off): peers may be dialled. */
+static inline bool loop_node_proved(const struct loop_state *st)
+{
+    return !st->node->tls || st->proved_session == st->node->sessions;
+}
 
 /* When loop_heal_step next has work, or INT64_MAX when no peer is worth probing. */
 int64_t loop_heal_next(const struct loop_state *st);

@@ -87,6 +87,8 @@ static bool add_distribution(cJSON *root, const struct agent_status *s)
     cJSON *dist = cJSON_AddObjectToObject(root, "distribution");
     if (!dist)
         return false;
+    if (s->clear_despite_tls)
+        return cJSON_AddStringToObject(dist, "mode", "clear-despite-tls") != NULL;
     if (!s->tls_app)
         return cJSON_AddStringToObject(dist, "mode", "clear") != NULL;
     return cJSON_AddStringToObject(dist, "mode", "tls") &&
@@ -133,6 +135,10 @@ static void print_distribution(const cJSON *root, FILE *out)
     const cJSON *dist = cJSON_GetObjectItemCaseSensitive(root, "distribution");
     if (!cJSON_IsObject(dist))
         return;
+    if (strcmp(str(dist, "mode"), "clear-despite-tls") == 0) {
+        fprintf(out, "distribution: CLEAR TEXT although ERLANG_CLUSTER_TLS=true\n");
+        return;
+    }
     if (strcmp(str(dist, "mode"), "tls") != 0) {
         fprintf(out, "distribution: clear text\n");
         return;

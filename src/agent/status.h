@@ -27,6 +27,8 @@ struct agent_status {
     long pid;
     const char *tls_app;         /* TLS distribution for this app GUID; NULL: clear text */
     const char *tls_certfile;    /* the instance certificate (status reads its expiry) */
+    bool clear_despite_tls;      /* the node ran clear text with TLS on (its distribution
+                                    was stopped) */
 };
 
 /* The last error shown by `status`, with what kind of condition caused it, so that it is

@@ -512,6 +512,39 @@ rejections() {
   refute connected 2 3
 }
 
+@test "an app node under another name and cookie is dialled rarely, and the agent says why once" {
+  # As a release that sets its own RELEASE_NODE and RELEASE_COOKIE runs it: on our port,
+  # under its own name and cookie.
+  erl -noshell -noinput -name "app@127.0.0.2" -setcookie release-cookie \
+    -erl_epmd_port "$DIST_PORT" -start_epmd false -kernel inet_dist_use_interface '{127,0,0,2}' \
+    >"$SANDBOX/beam2.log" 2>&1 &
+  BEAM_PIDS[2]=$!
+  wait_until 20 port_open 127.0.0.2 "$DIST_PORT"
+  VCAP=
+  start_agent 2 ERLANG_CLUSTER_DISCOVERY=none
+  wait_until 10 log_has 2 "the app's node runs as app@127.0.0.2 with another cookie"
+  # Each attempt is a report in the app's log: a few in 20 s, not thousands.
+  local until=$((SECONDS + 20))
+  while ((SECONDS < until)); do
+    [ "$(rejections 2)" -le 5 ]
+    sleep 0.5 # sampling the node's log over the window
+  done
+  [ "$(rejections 2)" -ge 2 ] # it does keep trying
+  [ "$(grep -c 'refuses the agent' "$SANDBOX/agent2.log")" -eq 1 ]
+  log_has 2 "RELEASE_NODE / RELEASE_COOKIE"
+  log_has 2 "ERLANG_CLUSTER_START_STYLE=mix-release"
+  run "$AGENT" status --run-dir "$SANDBOX/run2"
+  [[ "$output" == *"agent:        refused-by-node"* ]]
+  [[ "$output" == *"last error:   app node $CLUSTER@127.0.0.2 refuses the agent: the app's node runs as app@127.0.0.2 with another cookie"* ]]
+  # The refusing node goes, the app's own node comes: the agent is back to its fast wait,
+  # not asleep in its backoff.
+  kill -KILL "${BEAM_PIDS[2]}"
+  port_closed() { ! port_open 127.0.0.2 "$DIST_PORT"; }
+  wait_until 10 port_closed
+  start_beam 2
+  wait_until 3 log_has 2 "app node $CLUSTER@127.0.0.2 is up"
+}
+
 @test "status drops a start-up error once the app node is up" {
   VCAP=
   start_agent 2 ERLANG_CLUSTER_DISCOVERY=none

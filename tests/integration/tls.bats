@@ -161,6 +161,65 @@ teardown() {
     [ "$(agent_cnodes 1)" -eq 0 ]
 }
 
+# intruder_gets_in N: a clear-text node holding the cookie reaches node N (erl_call dials in
+# clear text and reads $HOME/.erlang.cookie).
+intruder_gets_in() {
+    erl_call -address "127.0.0.$1:$DIST_PORT" -r -timeout 3 -a 'erlang node' 2>/dev/null |
+        grep -qF "'$CLUSTER@127.0.0.$1'"
+}
+
+@test "a node that runs clear text despite its TLS flags is cut off, reported, and dials no peer" {
+    identity "$SANDBOX/node-id1" 1
+    identity "$SANDBOX/agent-id1" 1
+    "$TLS_OPTFILE" --cert "$SANDBOX/node-id1/instance.crt" --key "$SANDBOX/node-id1/instance.key" \
+        --ca "$SANDBOX/trusted.pem" --app "$APP" >"$SANDBOX/ssl_dist1.opts"
+    # Our TLS flags plus a second -proto_dist, as an app's own ERL_AFLAGS would add: OTP 25
+    # then runs plain TCP.
+    start_beam 1 -proto_dist inet_tls -ssl_dist_optfile "$SANDBOX/ssl_dist1.opts" \
+        -proto_dist inet_tcp -eval "$(node_code 1)"
+    start_beam 2 -eval "$(node_code 2)"
+    intruder_gets_in 1
+    record 1
+    start_agent 1 ERLANG_CLUSTER_DISCOVERY=static ERLANG_CLUSTER_PEERS="$CLUSTER@127.0.0.2"
+    wait_for_exit "${AGENT_PIDS[1]}" 30
+    local rc=0
+    wait "${AGENT_PIDS[1]}" || rc=$?
+    [ "$rc" -eq 1 ]
+    [ "$(grep -c 'distribution: CLEAR TEXT although ERLANG_CLUSTER_TLS=true' "$SANDBOX/agent1.log")" -eq 1 ]
+    log_has 1 "-proto_dist inet_tls inet_tcp"
+    log_has 1 "stopped its distribution; this instance stays unclustered"
+    log_has 1 "ERL_AFLAGS, ERL_ZFLAGS, ERL_FLAGS, ELIXIR_ERL_OPTIONS"
+    status_has 1 "distribution: CLEAR TEXT although ERLANG_CLUSTER_TLS=true"
+    status_has 1 "last error:   app node $CLUSTER@127.0.0.1 speaks no TLS"
+    # The node still runs, reachable by no one: the intruder holding the cookie fails now.
+    kill -0 "${BEAM_PIDS[1]}"
+    refute intruder_gets_in 1
+    refute port_open 127.0.0.1 "$DIST_PORT"
+    # No peer was dialled: the clear-text peer never saw node 1.
+    view_is 2
+}
+
+@test "a TLS node passes the proof quietly, and a reconnection is proved again" {
+    identity "$SANDBOX/node-id1" 1
+    identity "$SANDBOX/agent-id1" 1
+    start_tls_beam 1 "$SANDBOX/trusted.pem"
+    record 1
+    start_agent 1 ERLANG_CLUSTER_DISCOVERY=static ERLANG_CLUSTER_PEERS="$CLUSTER@127.0.0.2"
+    wait_until 20 log_has 1 "app node $CLUSTER@127.0.0.1 is up"
+    wait_until 10 has_agent_cnode 1
+    local previous
+    previous=$(agent_cnode 1)
+    touch "$SANDBOX/reload1"
+    changed() { has_agent_cnode 1 && [[ $(agent_cnode 1) != "$previous" ]]; }
+    wait_until 30 changed
+    wait_until 10 eval '(($(grep -c "TLS proved: a clear-text handshake was refused" "$SANDBOX/agent1.log") >= 2))'
+    # The proof says nothing above debug, and the node is still served over TLS.
+    refute grep -E "(INFO|WARN|ERROR): .*(TLS proof|TLS proved|CLEAR TEXT)" "$SANDBOX/agent1.log"
+    status_has 1 "distribution: TLS (instance identity, app $APP"
+    refute intruder_gets_in 1
+    kill -0 "${AGENT_PIDS[1]}"
+}
+
 @test "after a rotation the agent's next connection presents the new certificate" {
     # Node 1 trusts CA a alone; the agent's first certificate is from CA a.
     identity "$SANDBOX/node-id1" 1
@@ -185,7 +244,7 @@ teardown() {
     # The old certificate (CA a's, as node 1's own) is refused by node 1 now: the agent's
     # connection can only have been made with the new one.
     run "$TLS_NODE_RPC" --cert "$SANDBOX/node-id1/instance.crt" --key "$SANDBOX/node-id1/instance.key" \
-        --ca "$SANDBOX/trusted.pem" --node "$CLUSTER@127.0.0.1" --port "$DIST_PORT" \
+        --ca "$SANDBOX/trusted.pem" --app "$APP" --node "$CLUSTER@127.0.0.1" --port "$DIST_PORT" \
         --cookie-file "$HOME/.erlang.cookie"
     [ "$status" -eq 1 ]
     [[ $output == "refused: TLS: the node refused the connection (our certificate?)"* ]]

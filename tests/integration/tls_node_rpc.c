@@ -2,7 +2,7 @@
  * connection to the app node, agent/erlang_node.h over agent/dist_socket.h), asks it for
  * erlang:node() by rpc and for erlang:nodes() with the agent's own call, and closes:
  *
- *   tls-node-rpc --cert PATH --key PATH --ca PATH [--app GUID] --node NAME@IP --port N
+ *   tls-node-rpc --cert PATH --key PATH --ca PATH --app GUID --node NAME@IP --port N
  *                --cookie-file PATH
  *
  * Prints "node NAME" and "nodes N" (how many nodes the node sees), or one line "refused: ..."
@@ -23,7 +23,7 @@
 
 static int usage(void)
 {
-    fputs("usage: tls-node-rpc --cert PATH --key PATH --ca PATH [--app GUID] --node NAME@IP "
+    fputs("usage: tls-node-rpc --cert PATH --key PATH --ca PATH --app GUID --node NAME@IP "
           "--port N --cookie-file PATH\n",
           stderr);
     return 2;
@@ -103,7 +103,8 @@ int main(int argc, char **argv)
         else
             return usage();
     }
-    if (node_name == NULL || strchr(node_name, '@') == NULL || port <= 0 || cookie_file == NULL)
+    if (node_name == NULL || strchr(node_name, '@') == NULL || port <= 0 || cookie_file == NULL ||
+        app == NULL)
         return usage();
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
         fputs("tls-node-rpc: cannot set up\n", stderr);

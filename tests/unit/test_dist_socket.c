@@ -51,7 +51,8 @@ static void an_unreadable_certificate_is_named(void **state)
     int port, lfd = listener(&port);
     struct tls_identity id = {.certfile = "/nonexistent/instance.crt",
                               .keyfile = "/nonexistent/instance.key",
-                              .cafile = "/nonexistent/ca.pem"};
+                              .cafile = "/nonexistent/ca.pem",
+                              .app_guid = "6f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"};
     struct dist_socket_setup setup;
     dist_socket_setup_init(&setup, &id);
     ei_cnode ec;
@@ -63,6 +64,25 @@ static void an_unreadable_certificate_is_named(void **state)
     /* Our own files are no refusal by the node. */
     assert_int_equal(setup.refusal, DIST_REFUSED_NOT);
     /* ei closed the failed connection through the callbacks. */
+    assert_null(setup.live);
+    close(lfd);
+}
+
+static void without_an_app_guid_no_node_is_accepted_and_the_error_says_why(void **state)
+{
+    (void)state;
+    assert_int_equal(ei_init(), 0);
+    int port, lfd = listener(&port);
+    struct tls_identity id = {.certfile = "/c", .keyfile = "/k", .cafile = "/ca"};
+    struct dist_socket_setup setup;
+    dist_socket_setup_init(&setup, &id);
+    ei_cnode ec;
+    assert_true(dist_socket_xinit(&ec, "127.0.0.1", "t", "t@127.0.0.1", "cookie", 1, &setup) >= 0);
+    assert_true(ei_connect_host_port_tmo(&ec, "127.0.0.1", port, 2000) < 0);
+    assert_string_equal(dist_socket_error(&setup),
+                        "TLS: no app GUID in the identity, so no node certificate can be accepted");
+    /* Our own identity is no refusal by the node. */
+    assert_int_equal(setup.refusal, DIST_REFUSED_NOT);
     assert_null(setup.live);
     close(lfd);
 }
@@ -212,6 +232,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_fresh_setup_has_no_error_and_nothing_pending),
         cmocka_unit_test(an_unreadable_certificate_is_named),
+        cmocka_unit_test(without_an_app_guid_no_node_is_accepted_and_the_error_says_why),
         cmocka_unit_test(a_closed_port_is_no_error_and_leaves_nothing_open),
         cmocka_unit_test(a_connection_sends_without_delay),
         cmocka_unit_test(the_handshake_offers_what_otp_26_to_28_require),

@@ -241,12 +241,25 @@ static void status_shows_clear_text_without_tls(void **state)
     free(text);
 }
 
+static void status_shows_a_node_that_ran_clear_text_despite_tls(void **state)
+{
+    (void)state;
+    struct agent_status s = {.state = "stopped", .pid = 1,
+                             .tls_app = "6f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9",
+                             .tls_certfile = "/nonexistent", .clear_despite_tls = true};
+    char *text = printed(&s);
+    assert_non_null(strstr(text, "\ndistribution: CLEAR TEXT although ERLANG_CLUSTER_TLS=true\n"));
+    assert_null(strstr(text, "distribution: TLS"));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(json_holds_the_view_with_peer_counts),
         cmocka_unit_test(status_shows_tls_and_the_expiry_of_the_certificate_as_the_file_is_now),
         cmocka_unit_test(status_shows_clear_text_without_tls),
+        cmocka_unit_test(status_shows_a_node_that_ran_clear_text_despite_tls),
         cmocka_unit_test(printed_view_names_each_peer_and_the_last_error),
         cmocka_unit_test(printing_garbage_is_an_error),
         cmocka_unit_test(a_peer_that_refused_our_cookie_is_shown_as_such),
