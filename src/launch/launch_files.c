@@ -79,8 +79,8 @@ static int write_relx_vm_args(const struct launch_plan *plan, char *err, size_t 
         set_error(err, errlen, "out of memory rendering vm.args");
     else if (relx_source_vm_args(plan->release_script, plan->env, source, sizeof source, err,
                                  errlen) == 0 &&
-             relx_render_vm_args(source, plan->node_name, strbuf_text(&flags), &vm_args, err,
-                                 errlen) == 0)
+             relx_render_vm_args(source, plan->node_name, strbuf_text(&flags), tls_on(plan),
+                                 &vm_args, err, errlen) == 0)
         rc = launch_write_run_file(plan->run_dir, RUN_FILE_VM_ARGS, strbuf_text(&vm_args),
                                    err, errlen);
     strbuf_release(&flags);
