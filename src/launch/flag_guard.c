@@ -365,16 +365,14 @@ int flag_guard_check(const struct flag_guard_input *in, struct flag_guard *g, ch
         return 0;
     }
     g->verdict = found.fatal ? FLAG_GUARD_UNCLUSTERED : FLAG_GUARD_REMOVED;
-    int n = count > 1 ? snprintf(g->line, sizeof g->line, "%.1400s (%d more such flags found.)",
-                                 first, count - 1)
-                      : snprintf(g->line, sizeof g->line, "%s", first);
-    (void)n; /* a line cut short still says where and what */
-    if (g->verdict == FLAG_GUARD_UNCLUSTERED) {
-        for (char **e = g->env; e && *e; e++)
-            free(*e);
-        free(g->env);
-        g->env = NULL;
-    }
+    /* A line cut short still says where and what (the first finding's text leads). */
+    if (count > 1)
+        snprintf(g->line, sizeof g->line, "%.1400s (%d more such flags found.)", first,
+                 count - 1);
+    else
+        snprintf(g->line, sizeof g->line, "%.1500s", first);
+    if (g->verdict == FLAG_GUARD_UNCLUSTERED)
+        flag_guard_free(g); /* nothing of the environment is used */
     return 0;
 }
 

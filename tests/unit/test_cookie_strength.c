@@ -32,7 +32,8 @@ static void short_or_narrow_cookies_are_weak_by_their_estimated_bits(void **stat
 static void long_cookies_with_an_obvious_pattern_are_weak(void **state)
 {
     (void)state;
-    assert_weak_because("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaAB1", "different characters");
+    assert_weak_because("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaAB1",
+                        "different characters");
     assert_weak_because("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
                         "consecutive");
     assert_weak_because("My-Phoenix-Cluster-Cookie-2024!", "guessers try first");

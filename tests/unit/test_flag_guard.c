@@ -1,7 +1,8 @@
 /* The flag guard (launch/flag_guard.h): with TLS on, a second -proto_dist, -ssl_dist_optfile,
  * -epmd_module or -erl_epmd_port from any source the app's BEAM reads is taken out where we
  * re-export or copy it, and leaves the app unclustered where we only read it; one line names
- * the source and the flag. (End to end: tests/bats/launch_tls.bats, tests/e2e/tls-flag-guard.bats.) */
+ * the source and the flag. (End to end: tests/bats/launch_tls.bats and
+ * tests/e2e/tls-flag-guard.bats.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
