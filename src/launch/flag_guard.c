@@ -218,10 +218,13 @@ static void scan_env_sh(struct scan *s, const char *path, const char *text)
                     note(s->found->first_fatal, &s->found->fatal, FATAL_FMT, path,
                          guarded_flags[i], "", fix);
             const char *assign = strstr(t, "ERL_AFLAGS=");
-            if (assign && (assign == t || strchr(" \t", assign[-1])) &&
-                strstr(assign, "$ERL_AFLAGS") == NULL && strstr(assign, "${ERL_AFLAGS") == NULL)
+            bool replaced = assign && (assign == t || strchr(" \t", assign[-1])) &&
+                            strstr(assign, "$ERL_AFLAGS") == NULL &&
+                            strstr(assign, "${ERL_AFLAGS") == NULL;
+            bool unset = strncmp(t, "unset ", 6) == 0 && shell_text_has_flag(t, "ERL_AFLAGS");
+            if (replaced || unset)
                 note(s->found->first_fatal, &s->found->fatal,
-                     "%s sets %s%s without keeping $ERL_AFLAGS, which drops the cluster's "
+                     "%s replaces %s%s without keeping $ERL_AFLAGS, which drops the cluster's "
                      "-proto_dist inet_tls (the node would speak clear text); the app starts "
                      "unclustered. %s",
                      path, "ERL_AFLAGS", "", "Append to it instead: "

@@ -219,7 +219,8 @@ static void a_mix_release_file_with_the_flag_leaves_the_app_unclustered(void **s
         {"env.sh", "export ELIXIR_ERL_OPTIONS=\"-proto_dist inet6_tcp\"\n",
          "env.sh has -proto_dist", "rel/env.sh.eex"},
         {"env.sh", "export ERL_AFLAGS=\"-kernel shell_history enabled\"\n",
-         "env.sh sets ERL_AFLAGS without keeping $ERL_AFLAGS", "rel/env.sh.eex"},
+         "env.sh replaces ERL_AFLAGS without keeping $ERL_AFLAGS", "rel/env.sh.eex"},
+        {"env.sh", "  unset ERL_AFLAGS\n", "env.sh replaces ERL_AFLAGS", "rel/env.sh.eex"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char rel[128];
