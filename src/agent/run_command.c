@@ -252,7 +252,9 @@ static bool claim_run_dir(struct run *run, const struct log_sink *log)
         }
         run->run_dir = run->run_dir_buf;
     }
-    if (fs_mkdir_p(run->run_dir, 0700, err, sizeof err) != 0) {
+    /* Made if missing, then held to what prepare holds it to: ours, a directory, 0700. */
+    if (fs_mkdir_p(run->run_dir, 0700, err, sizeof err) != 0 ||
+        launch_ensure_run_dir(run->run_dir, err, sizeof err) != 0) {
         LOG_ERROR(log, "%s", err);
         return false;
     }

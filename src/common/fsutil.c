@@ -123,6 +123,39 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
     return 0;
 }
 
+/* Overwrites len bytes, then frees: what a file held may be a secret (the cookie). */
+static void wipe_free(char *buf, size_t len)
+{
+    if (buf != NULL)
+        explicit_bzero(buf, len);
+    free(buf);
+}
+
+/* A buffer of new_cap bytes holding buf's first used bytes; buf is wiped and freed (realloc
+ * would give a moved block back unwiped). NULL when out of memory (buf untouched). */
+static char *grow_buffer(char *buf, size_t used, size_t cap, size_t new_cap)
+{
+    char *bigger = malloc(new_cap);
+    if (bigger == NULL)
+        return NULL;
+    memcpy(bigger, buf, used);
+    wipe_free(buf, cap);
+    return bigger;
+}
+
+/* One byte past a full buffer: 0 at the end of the file, 1 when there is more, -1 on error. */
+static int more_to_read(int fd)
+{
+    char probe;
+    for (;;) {
+        ssize_t n = read(fd, &probe, 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        explicit_bzero(&probe, sizeof probe);
+        return n < 0 ? -1 : n > 0;
+    }
+}
+
 int fs_read_file(const char *path, size_t max_bytes, char **out, size_t *len, char *err,
                  size_t errlen)
 {
@@ -148,47 +181,57 @@ int fs_read_file(const char *path, size_t max_bytes, char **out, size_t *len, ch
         close(fd);
         return -1;
     }
+    /* The size is a hint (a file may grow while read; procfs says 0): a full buffer grows up
+     * to max_bytes + 1, and a buffer full at max_bytes is too large only if a byte follows. */
     size_t cap = (size_t)st.st_size + 1, used = 0;
     char *buf = malloc(cap);
-    if (buf == NULL) {
-        snprintf(err, errlen, "reading %s: out of memory", path);
-        close(fd);
-        return -1;
-    }
-    for (;;) {
+    const char *failed = NULL;
+    int saved = 0;
+    if (buf == NULL)
+        failed = "out of memory";
+    while (failed == NULL) {
         if (used + 1 == cap) {
-            if (cap > max_bytes) {
-                snprintf(err, errlen, "reading %s: larger than %zu bytes", path, max_bytes);
-                free(buf);
-                close(fd);
-                return -1;
+            if (used >= max_bytes) {
+                int more = more_to_read(fd);
+                if (more != 0) {
+                    saved = errno;
+                    failed = more > 0 ? "larger than" : "read";
+                }
+                break;
             }
-            char *bigger = realloc(buf, cap * 2);
+            size_t new_cap = cap > max_bytes / 2 ? max_bytes + 1 : cap * 2;
+            char *bigger = grow_buffer(buf, used, cap, new_cap);
             if (bigger == NULL) {
-                snprintf(err, errlen, "reading %s: out of memory", path);
-                free(buf);
-                close(fd);
-                return -1;
+                failed = "out of memory";
+                break;
             }
             buf = bigger;
-            cap *= 2;
+            cap = new_cap;
         }
         ssize_t n = read(fd, buf + used, cap - used - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            snprintf(err, errlen, "reading %s: %s", path, strerror(errno));
-            free(buf);
-            close(fd);
-            return -1;
-        }
-        if (n == 0)
+            saved = errno;
+            failed = "read";
+        } else if (n == 0) {
             break;
-        used += (size_t)n;
+        } else {
+            used += (size_t)n;
+        }
     }
-    if (close(fd) != 0) {
-        snprintf(err, errlen, "reading %s: %s", path, strerror(errno));
-        free(buf);
+    if (close(fd) != 0 && failed == NULL) {
+        saved = errno;
+        failed = "read";
+    }
+    if (failed != NULL) {
+        if (strcmp(failed, "larger than") == 0)
+            snprintf(err, errlen, "reading %s: larger than %zu bytes", path, max_bytes);
+        else if (strcmp(failed, "read") == 0)
+            snprintf(err, errlen, "reading %s: %s", path, strerror(saved));
+        else
+            snprintf(err, errlen, "reading %s: %s", path, failed);
+        wipe_free(buf, cap);
         return -1;
     }
     buf[used] = '\0';

@@ -50,6 +50,16 @@ int launch_render_env_file(const struct launch_plan *plan, struct strbuf *out)
                              "launch wrapper.\n");
     rc |= append_export(out, "ERL_AFLAGS", strbuf_text(&aflags));
     strbuf_release(&aflags);
+    /* With TLS, plan->env has the flag guard's values (launch/flag_guard.h): re-exported,
+     * they replace the ones that still carry a second -proto_dist or the like. */
+    static const char *const flag_variables[] = {"ERL_FLAGS", "ERL_ZFLAGS",
+                                                 "ELIXIR_ERL_OPTIONS"};
+    for (size_t i = 0; plan->tls && plan->tls->outcome == TLS_OUTCOME_ON &&
+                       i < sizeof flag_variables / sizeof *flag_variables; i++) {
+        const char *value = env_lookup(plan->env, flag_variables[i]);
+        if (value != NULL)
+            rc |= append_export(out, flag_variables[i], value);
+    }
     if (plan->style == START_STYLE_MIX_RELEASE) {
         rc |= append_export(out, "RELEASE_DISTRIBUTION", "name");
         rc |= append_export(out, "RELEASE_NODE", plan->node_name);

@@ -34,8 +34,9 @@ static int append_dist_flags(const struct launch_plan *plan, enum vm_args_role r
 /* With TLS, the protocol and the role's optfile in the run dir (quoted: erlexec splits args
  * files as it splits ERL_AFLAGS, and the run dir may hold spaces but never a '). For a relx
  * app they go into node.args, not vm.args: relx copies a vm.args `-proto_dist` line into its
- * ping/rpc/eval BEAMs, which already have it from guest.args, and a VM given -proto_dist
- * twice cannot connect. */
+ * ping/rpc/eval BEAMs, which already have it from guest.args, and OTP 25 given -proto_dist
+ * twice silently runs plain TCP (net_kernel takes the flag only when it is given once). Every
+ * other source of a second one is the flag guard's (launch/flag_guard.h). */
 static int append_tls_flags(const struct launch_plan *plan, enum vm_args_role role,
                             struct strbuf *out)
 {
@@ -79,8 +80,8 @@ static int write_relx_vm_args(const struct launch_plan *plan, char *err, size_t 
         set_error(err, errlen, "out of memory rendering vm.args");
     else if (relx_source_vm_args(plan->release_script, plan->env, source, sizeof source, err,
                                  errlen) == 0 &&
-             relx_render_vm_args(source, plan->node_name, strbuf_text(&flags), &vm_args, err,
-                                 errlen) == 0)
+             relx_render_vm_args(source, plan->node_name, strbuf_text(&flags), tls_on(plan),
+                                 &vm_args, err, errlen) == 0)
         rc = launch_write_run_file(plan->run_dir, RUN_FILE_VM_ARGS, strbuf_text(&vm_args),
                                    err, errlen);
     strbuf_release(&flags);

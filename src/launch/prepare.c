@@ -14,6 +14,7 @@
 #include "common/node_name.h"
 #include "common/secret.h"
 #include "launch/claim.h"
+#include "launch/flag_guard.h"
 #include "launch/launch_files.h"
 #include "launch/run_dir.h"
 #include "launch/settle_cookie.h"
@@ -67,6 +68,7 @@ struct prepare_state {
     char *release_script;
     char *cookie;
     struct tls_decision tls;
+    struct flag_guard guard;
 };
 
 static void prepare_state_free(struct prepare_state *st)
@@ -76,6 +78,7 @@ static void prepare_state_free(struct prepare_state *st)
     free(st->release_script);
     secret_free(st->cookie);
     tls_decision_free(&st->tls);
+    flag_guard_free(&st->guard);
 }
 
 /* The start style: ERLANG_CLUSTER_START_STYLE unless auto, else detected from the start
@@ -208,6 +211,13 @@ static int prepare(const struct prepare_request *req, char *const *env,
     wanted = decide_tls(st, err, errlen);
     if (wanted != PREPARE_CLUSTERED)
         return wanted;
+    struct flag_guard_input flags = {env, req->run_dir, st->style, st->release_script,
+                                     req->start_command};
+    int guarded = st->tls.outcome == TLS_OUTCOME_ON ? flag_guard_apply(&flags, &st->guard, err,
+                                                                       errlen) : 0;
+    if (guarded != 0)
+        return guarded < 0 ? PREPARE_FAILED : PREPARE_NOT_CLUSTERED;
+    env = st->guard.env ? st->guard.env : env;
     if (launch_ensure_run_dir(req->run_dir, err, errlen) != 0 ||
         launch_settle_cookie(&st->cfg, env_lookup(env, "HOME"), &st->cookie, err, errlen) != 0)
         return PREPARE_FAILED;

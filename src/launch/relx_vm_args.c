@@ -3,6 +3,7 @@
 #include "common/env.h"
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "launch/flag_guard.h"
 
 #include <limits.h>
 #include <stdbool.h>
@@ -61,11 +62,24 @@ too_long:
 }
 
 int relx_render_vm_args(const char *source_path, const char *node_name,
-                        const char *dist_flags, struct strbuf *out, char *err, size_t errlen)
+                        const char *dist_flags, bool drop_guarded, struct strbuf *out,
+                        char *err, size_t errlen)
 {
     char *text = NULL;
     if (fs_read_file(source_path, VM_ARGS_MAX, &text, NULL, err, errlen) != 0)
         return -1;
+    if (drop_guarded) { /* launch/flag_guard.h has said so */
+        struct strbuf kept = {0};
+        int removed = flag_guard_strip(text, true, &kept);
+        free(text);
+        if (removed < 0) {
+            strbuf_release(&kept);
+            return set_error(err, errlen, "out of memory rendering vm.args");
+        }
+        text = strbuf_detach(&kept, NULL);
+        if (text == NULL)
+            return set_error(err, errlen, "out of memory rendering vm.args");
+    }
     int rc = strbuf_appendf(out, "## The release's %s without its name and cookie, then the "
                                  "cluster's flags (erlang-cluster-agent prepare).\n",
                             source_path);

@@ -5,6 +5,7 @@
 #ifndef ECB_LAUNCH_RELX_VM_ARGS_H
 #define ECB_LAUNCH_RELX_VM_ARGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/strbuf.h"
@@ -15,10 +16,12 @@
 int relx_source_vm_args(const char *script, char *const *env, char *buf, size_t buflen,
                         char *err, size_t errlen);
 
-/* Appends to out the file at source_path without its -name, -sname and -setcookie lines,
- * then `-name node_name` and dist_flags (the app's distribution flags, common/vm_args.h).
+/* Appends to out the file at source_path without its -name, -sname and -setcookie lines
+ * (and with drop_guarded, under TLS, without the flags launch/flag_guard.h guards), then
+ * `-name node_name` and dist_flags (the app's distribution flags, common/vm_args.h).
  * Returns 0, or -1 with one line in err. */
 int relx_render_vm_args(const char *source_path, const char *node_name,
-                        const char *dist_flags, struct strbuf *out, char *err, size_t errlen);
+                        const char *dist_flags, bool drop_guarded, struct strbuf *out,
+                        char *err, size_t errlen);
 
 #endif

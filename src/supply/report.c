@@ -1,5 +1,6 @@
 /* The staging report: warnings about the input, then what was staged, why, and what the app
  * still needs (the network policy). */
+#include "supply/cookie_strength.h"
 #include "supply/staging_plan.h"
 
 #include <stdio.h>
@@ -94,6 +95,33 @@ static void report_discovery(FILE *out, const struct config *cfg)
     strbuf_release(&quoted);
 }
 
+/* A cookie someone chose that an offline guess could find (supply/cookie_strength.h); the
+ * generated one is never checked. Never shows the cookie. */
+static void warn_weak_cookie(FILE *out, const struct config *cfg, const struct cookie_plan *c)
+{
+    char why[160], service[300];
+    const char *cookie = NULL, *from = NULL, *instead = NULL;
+    if (cfg->source[FIELD_COOKIE] == SOURCE_SERVICE && cfg->cookie != NULL) {
+        snprintf(service, sizeof service, "service \"%s\"", cfg->cookie_service);
+        cookie = cfg->cookie, from = service;
+        instead = "take the cookie out of the service's credentials";
+    } else if (c->source == SOURCE_ENV) {
+        cookie = c->value, from = "ERLANG_CLUSTER_COOKIE";
+        instead = "unset ERLANG_CLUSTER_COOKIE";
+    } else if (c->source == SOURCE_APP) {
+        cookie = c->value, from = "the app's own .erlang.cookie";
+        instead = "delete the app's .erlang.cookie";
+    }
+    if (cookie == NULL || cookie_weakness(cookie, why, sizeof why) == NULL)
+        return;
+    log_warning(out, "the cookie from %s is weak: %s. Anyone who can reach the distribution "
+                     "port, or see one connection's handshake, gets a challenge and its digest "
+                     "MD5(cookie + challenge) and can guess the cookie offline; the cookie lets "
+                     "its holder run any code on every node. Make a strong one with `openssl "
+                     "rand -base64 32`, or %s so that the buildpack generates one",
+                from, why, instead);
+}
+
 static void report_cookie(FILE *out, const struct config *cfg, const struct cookie_plan *c)
 {
     switch (c->source) {
@@ -122,6 +150,7 @@ static void report_cookie(FILE *out, const struct config *cfg, const struct cook
         log_detail(out, "  at run time the cookie of service \"%s\" is used instead (it is not "
                         "stored in the droplet)",
                    cfg->cookie_service);
+    warn_weak_cookie(out, cfg, c);
 }
 
 /* The distribution's mode in words: the instance identity exists only at run time, so with

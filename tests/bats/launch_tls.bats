@@ -408,3 +408,130 @@ prepare_launcher() { # RUN_DIR ENV...
     [ "${#lines[@]}" -eq 1 ]
     [[ "$output" == *'ERLANG_CLUSTER_TLS_ALLOW: "other-app" has "other-app", which is not an app GUID or the word space; use comma-separated app GUIDs (cf app NAME --guid) and/or space for every app of this space'* ]]
 }
+
+# A second -proto_dist, -ssl_dist_optfile, -epmd_module or -erl_epmd_port (OTP 25 given two
+# -proto_dist runs plain TCP without a word) from every source the app's BEAM reads
+# (src/launch/flag_guard.c): taken out where prepare re-exports or copies it, else the app
+# starts unclustered; one line says where and what, and a clear-text node with the cookie is
+# refused either way.
+
+# droplet_for_files NAME FIXTURE SED_FILE SED_EXPRESSION [PATH CONTENT]...: a droplet of a
+# sample app changed by one sed expression (ssl into its release) and with files added, staged
+# once per run.
+droplet_for_files() {
+    local name=$1 fixture=$2 sed_file=$3 sed_expression=$4 app dir="$BATS_RUN_TMPDIR/droplets"
+    shift 4
+    app="$BATS_RUN_TMPDIR/apps/$name"
+    DROPLET="$dir/$name-compile-only"
+    [ -f "$DROPLET/staging_info.yml" ] && return 0
+    mkdir -p "$BATS_RUN_TMPDIR/apps" "$dir" "$LIFECYCLE_CACHE"
+    rm -rf "$app"
+    cp -a "$LIFECYCLE_REPO/tests/fixtures/$fixture" "$app"
+    sed -i "$sed_expression" "$app/$sed_file"
+    while [ "$#" -ge 2 ]; do
+        mkdir -p "$(dirname "$app/$1")"
+        printf '%s\n' "$2" >"$app/$1"
+        shift 2
+    done
+    if ! "$LIFECYCLE_SUPPORT/cf-stage" --app "$app" --droplet "$DROPLET" --app-name "$fixture" \
+        --buildpack "$LIFECYCLE_BP" --buildpack "$LIFECYCLE_SUPPORT/final-buildpacks/compile-only" \
+        --cache-root "$LIFECYCLE_CACHE/$name-compile-only" >"$dir/$name.log" 2>&1; then
+        cat "$dir/$name.log" >&2
+        return 1
+    fi
+}
+
+MIX_SSL='s/extra_applications: \[:logger\]/extra_applications: [:logger, :ssl]/'
+MIX_RELEASE_START=(--start-command '_build/prod/rel/cluster_app/bin/cluster_app start')
+
+@test "with TLS a -proto_dist in ERL_AFLAGS, ERL_FLAGS, ERL_ZFLAGS and ELIXIR_ERL_OPTIONS is taken out, said in one line, and clear text is refused" {
+    droplet_for elixir-app compile-only
+    issue_identity "$BATS_TEST_TMPDIR/id" elixir-app
+    issue_identity "$BATS_TEST_TMPDIR/probe-id" elixir-app
+    mapfile -t tls < <(tls_env "$BATS_TEST_TMPDIR/id")
+    launch_instance web0 --ip 127.0.0.1 --app-name elixir-app "${tls[@]}" \
+        --env 'ERL_AFLAGS=-proto_dist inet_tcp -ecb_kept yes' --env 'ERL_FLAGS=-proto_dist inet_tcp' \
+        --env 'ERL_ZFLAGS=-proto_dist inet_tcp' --env 'ELIXIR_ERL_OPTIONS=-proto_dist inet_tcp'
+    wait_for_tls_node elixir-app@127.0.0.1 "$BATS_TEST_TMPDIR/probe-id" elixir-app "$(droplet_cookie)"
+    # Any one of the four left in makes two -proto_dist, and OTP 25 then runs clear text.
+    assert_tls_flags_once elixir-app@127.0.0.1 "$BATS_TEST_TMPDIR/probe-id" elixir-app
+    [[ "$output" == *'{ecb_kept,["yes"]}'* ]] # the rest of the variable is kept
+    run probe_rpc elixir-app@127.0.0.1 erlang node '[]'
+    [ "$output" = no_connection ]
+    run grep '^erlang-cluster:' "$INSTANCE_LOG"
+    [ "${#lines[@]}" -eq 2 ]
+    # The first one found (in the environment's order) is named, the others counted.
+    [[ "${lines[0]}" =~ ^"erlang-cluster: "(ERL_AFLAGS|ERL_FLAGS|ERL_ZFLAGS|ELIXIR_ERL_OPTIONS)" has -proto_dist inet_tcp: taken out for this start, because with ERLANG_CLUSTER_TLS the cluster sets the distribution flags itself (given twice, OTP runs distribution in clear text or ignores the flag). Take it out of "(ERL_AFLAGS|ERL_FLAGS|ERL_ZFLAGS|ELIXIR_ERL_OPTIONS)" (cf set-env, or the manifest's env) to silence this. (3 more such flags found.)"$ ]]
+    [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]
+    [[ "${lines[1]}" == *"mutual TLS with the instance identity"*"start style erl"* ]]
+}
+
+@test "with TLS a relx release's vm.args -proto_dist is left out of the node's copy, said in one line, and clear text is refused" {
+    droplet_for_files relx-ssl-proto relx-app rebar.config 's/\[relx_app, sasl\]/[relx_app, sasl, ssl]/' \
+        config/vm.args "$(printf '%s\n' '-sname relx_app' '-setcookie relx_app_cookie' '+K true' \
+            '-proto_dist inet_tcp')"
+    issue_identity "$BATS_TEST_TMPDIR/id" relx-app
+    issue_identity "$BATS_TEST_TMPDIR/probe-id" relx-app
+    mapfile -t tls < <(tls_env "$BATS_TEST_TMPDIR/id")
+    launch_instance web0 --ip 127.0.0.1 --app-name relx-app "${tls[@]}"
+    wait_for_tls_node relx-app@127.0.0.1 "$BATS_TEST_TMPDIR/probe-id" relx-app "$(droplet_cookie)"
+    assert_tls_flags_once relx-app@127.0.0.1 "$BATS_TEST_TMPDIR/probe-id" relx-app
+    run probe_rpc relx-app@127.0.0.1 erlang node '[]'
+    [ "$output" = no_connection ]
+    refute_grep -- '-proto_dist' "$INSTANCE_ROOT/tmp/erlang-cluster/vm.args"
+    grep -qx '+K true' "$INSTANCE_ROOT/tmp/erlang-cluster/vm.args"
+    run grep '^erlang-cluster:.*vm.args has' "$INSTANCE_LOG"
+    [[ "$output" == "erlang-cluster: $INSTANCE_ROOT/app/_build/prod/rel/relx_app/releases/0.1.0/vm.args has -proto_dist inet_tcp: taken out for this start"*"Remove it from"*"(config/vm.args in the rebar3 project)." ]]
+}
+
+# The release's own files are not ours to rewrite: each one alone leaves the app unclustered.
+@test "with TLS a Mix release whose rel/vm.args.eex says -proto_dist inet_tcp starts unclustered with one line, never in clear text" {
+    droplet_for_files mix-vm-args-proto elixir-app mix.exs "$MIX_SSL" \
+        rel/vm.args.eex "$(printf '%s\n' '## the app once ran its own distribution' '-proto_dist inet_tcp')"
+    issue_identity "$BATS_TEST_TMPDIR/id" elixir-app
+    mapfile -t tls < <(tls_env "$BATS_TEST_TMPDIR/id")
+    launch_instance web0 --ip 127.0.0.1 --app-name elixir-app "${tls[@]}" "${MIX_RELEASE_START[@]}"
+    assert_started_unclustered "erlang-cluster: $INSTANCE_ROOT/app/_build/prod/rel/cluster_app/releases/0.1.0/vm.args has -proto_dist inet_tcp, and with ERLANG_CLUSTER_TLS the cluster sets the distribution flags itself"
+    [[ "$output" == *"the app starts unclustered. Remove it from rel/vm.args.eex and push again." ]]
+    probe_cookie "$(droplet_cookie)"
+    run probe_rpc elixir-app@127.0.0.1 erlang node '[]'
+    [ "$output" = no_connection ]
+}
+
+@test "with TLS a Mix release whose rel/env.sh.eex exports a -proto_dist starts unclustered with one line" {
+    droplet_for_files mix-env-sh-proto elixir-app mix.exs "$MIX_SSL" \
+        rel/env.sh.eex "$(printf '%s\n' '#!/bin/sh' 'export ELIXIR_ERL_OPTIONS="-proto_dist inet_tcp"')"
+    issue_identity "$BATS_TEST_TMPDIR/id" elixir-app
+    mapfile -t tls < <(tls_env "$BATS_TEST_TMPDIR/id")
+    launch_instance web0 --ip 127.0.0.1 --app-name elixir-app "${tls[@]}" "${MIX_RELEASE_START[@]}"
+    assert_started_unclustered "erlang-cluster: $INSTANCE_ROOT/app/_build/prod/rel/cluster_app/releases/0.1.0/env.sh has -proto_dist"
+    [[ "$output" == *"Remove it from rel/env.sh.eex and push again." ]]
+    probe_cookie "$(droplet_cookie)"
+    run probe_rpc elixir-app@127.0.0.1 erlang node '[]'
+    [ "$output" = no_connection ]
+}
+
+@test "with TLS a Mix release whose rel/remote.vm.args.eex has -proto_dist starts unclustered with one line" {
+    droplet_for_files mix-remote-proto elixir-app mix.exs "$MIX_SSL" \
+        rel/remote.vm.args.eex '-proto_dist inet_tcp'
+    issue_identity "$BATS_TEST_TMPDIR/id" elixir-app
+    mapfile -t tls < <(tls_env "$BATS_TEST_TMPDIR/id")
+    launch_instance web0 --ip 127.0.0.1 --app-name elixir-app "${tls[@]}" "${MIX_RELEASE_START[@]}"
+    assert_started_unclustered "erlang-cluster: $INSTANCE_ROOT/app/_build/prod/rel/cluster_app/releases/0.1.0/remote.vm.args has -proto_dist inet_tcp"
+    [[ "$output" == *"Remove it from rel/remote.vm.args.eex and push again." ]]
+}
+
+@test "with TLS an -args_file nested in a flag variable that holds -proto_dist starts the app unclustered with one line naming that file" {
+    droplet_for erl-app compile-only
+    issue_identity "$BATS_TEST_TMPDIR/id" erl-app
+    printf '%s\n' '+K true' "-args_file $BATS_TEST_TMPDIR/inner.args" >"$BATS_TEST_TMPDIR/outer.args"
+    printf '%s\n' '# IPv6 distribution, set up by hand once' '-proto_dist inet6_tcp' >"$BATS_TEST_TMPDIR/inner.args"
+    mapfile -t tls < <(tls_env "$BATS_TEST_TMPDIR/id")
+    launch_instance web0 --ip 127.0.0.1 --app-name erl-app "${tls[@]}" \
+        --env "ERL_ZFLAGS=-args_file $BATS_TEST_TMPDIR/outer.args"
+    assert_started_unclustered "erlang-cluster: $BATS_TEST_TMPDIR/inner.args has -proto_dist inet6_tcp"
+    [[ "$output" == *"the app starts unclustered. Remove it from $BATS_TEST_TMPDIR/inner.args." ]]
+    probe_cookie "$(droplet_cookie)"
+    run probe_rpc erl-app@127.0.0.1 erlang node '[]'
+    [ "$output" = no_connection ]
+}

@@ -352,6 +352,39 @@ next_droplet() {
     assert_secret_not_leaked 'Shared.Cookie-9f8e7d'
 }
 
+@test "a weak pinned cookie gets a warning that says why and how to make a strong one, never the cookie" {
+    # ERLANG_CLUSTER_COOKIE: too few bits.
+    export ERLANG_CLUSTER_COOKIE='s3cr3t-c00k1e'
+    stage
+    [ "$status" -eq 0 ]
+    [ "$(grep -c 'WARNING.*cookie' <<<"$output")" -eq 1 ]
+    [[ "$output" == *"**WARNING** the cookie from ERLANG_CLUSTER_COOKIE is weak: 13 characters drawn from 68 possible ones give about 79 bits, under 96."* ]]
+    [[ "$output" == *"MD5(cookie + challenge)"*"can guess the cookie offline"*"run any code on every node"* ]]
+    [[ "$output" == *"openssl rand -base64 32"*"unset ERLANG_CLUSTER_COOKIE so that the buildpack generates one"* ]]
+    assert_secret_not_leaked 's3cr3t-c00k1e'
+    # An erlang-cluster service's cookie: long enough, but a word guessers try first.
+    unset ERLANG_CLUSTER_COOKIE
+    next_droplet
+    export VCAP_SERVICES='{"user-provided":[{"name":"cluster-secret","tags":["erlang-cluster"],"credentials":{"cookie":"Our-Phoenix-Cluster-Cookie-2024"}}]}'
+    stage
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"**WARNING** the cookie from service \"cluster-secret\" is weak: it contains a word guessers try first"* ]]
+    [[ "$output" == *"take the cookie out of the service's credentials so that the buildpack generates one"* ]]
+    [[ "$output" != *"Our-Phoenix-Cluster-Cookie-2024"* ]]
+    # A strong pinned cookie, and the generated one, get no warning.
+    export VCAP_SERVICES='{}'
+    next_droplet
+    ERLANG_CLUSTER_COOKIE='nX2R0pY4v8kZ+Qm1d7LhS3gT/9cWfB6eJ5aU0oIqK4E=' stage
+    [ "$status" -eq 0 ]
+    [[ "$output" != *"is weak"* ]]
+    next_droplet
+    stage
+    [ "$status" -eq 0 ]
+    # (generated at the service's staging above, which keeps no service cookie in the droplet)
+    [[ "$output" == *"Cookie: kept from the previous staging"* ]]
+    [[ "$output" != *"is weak"* ]]
+}
+
 @test "keeps the app's own cookie file and makes it 0400" {
     printf 'AppOwnCookie77\n' > "$BUILD_DIR/.erlang.cookie"
     chmod 0644 "$BUILD_DIR/.erlang.cookie"

@@ -384,6 +384,32 @@ start_registry() {
   not_registered 2
 }
 
+@test "run holds an existing run dir to prepare's checks: its own directory, mode 0700" {
+  run_agent_in() {
+    env CF_INSTANCE_INTERNAL_IP=127.0.0.2 CF_INSTANCE_GUID=guid-2 \
+      VCAP_APPLICATION='{"application_name":"chat","name":"chat"}' ERLANG_CLUSTER_DISCOVERY=none \
+      ERLANG_CLUSTER_DIST_PORT="$DIST_PORT" "$AGENT" run --run-dir "$1" --node-wait 1
+  }
+  mkdir -p "$SANDBOX/elsewhere" "$SANDBOX/theirs"
+  ln -s "$SANDBOX/elsewhere" "$SANDBOX/linked"
+  run run_agent_in "$SANDBOX/linked"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"the run dir $SANDBOX/linked is not a directory owned by this user"* ]]
+  [ ! -e "$SANDBOX/elsewhere/agent.lock" ]
+  chown nobody "$SANDBOX/theirs"
+  run run_agent_in "$SANDBOX/theirs"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"the run dir $SANDBOX/theirs is not a directory owned by this user"* ]]
+  [ ! -e "$SANDBOX/theirs/agent.lock" ]
+  # A directory of ours with a wider mode is narrowed, as prepare does; the agent then goes on
+  # (and gives up on the app node that is not there).
+  mkdir -m 0755 "$SANDBOX/wide"
+  run run_agent_in "$SANDBOX/wide"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"did not come up within 1 s"* ]]
+  [ "$(stat -c %a "$SANDBOX/wide")" = 700 ]
+}
+
 @test "a wrong cookie is reported clearly" {
   start_registry
   start_beam 2

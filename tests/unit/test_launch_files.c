@@ -31,7 +31,7 @@ static void relx_vm_args_keep_the_release_flags_but_not_its_name_or_cookie(void 
     snprintf(source, sizeof source, "%s/vm.args", fx->dir);
     struct strbuf out = {0};
     assert_int_equal(relx_render_vm_args(source, "app@10.0.0.1", "-kernel net_ticktime 60\n",
-                                         &out, fx->err, sizeof fx->err),
+                                         false, &out, fx->err, sizeof fx->err),
                      0);
     const char *text = strbuf_text(&out);
     assert_null(strstr(text, "rel@127.0.0.1"));
