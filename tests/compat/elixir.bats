@@ -116,7 +116,10 @@ compat_node_elixir() {
 
 # compat_up N: instance N's app answers on its HTTP port (bounded wait).
 compat_up() {
-    foundation_wait 60 "instance $1 to answer on its HTTP port" e2e_view "$1" >/dev/null 2>&1
+    foundation_wait 60 "instance $1 to answer on its HTTP port" compat_answers "$1"
+}
+compat_answers() {
+    e2e_view "$1" >/dev/null 2>&1
 }
 
 # compat_named N: instance N answers and its node has the buildpack's name (NAME@its IP);
