@@ -26,9 +26,10 @@ setup_file() {
         env=(--env "FAKE_BEAM_ELIXIR_HOME=$ECB_COMPAT_ELIXIR_HOME")
     e2e_stage_app "$E2E_APP_NAME" "$BATS_FILE_TMPDIR/app" "${env[@]}"
     # What this version says while building the fixture (warnings differ between versions).
-    local log=$E2E_DIR/droplets/$E2E_APP_NAME.staging.log line
-    e2e_report "Elixir $ECB_COMPAT_ELIXIR_VERSION: staged; $(grep -ci 'warning' "$log") warning line(s) in the build output"
-    grep -i -A2 'warning' "$log" | head -n 12 | while IFS= read -r line; do e2e_report "  $line"; done
+    local line
+    e2e_report "Elixir $ECB_COMPAT_ELIXIR_VERSION: staged; Elixir's warnings while building, each once:"
+    grep -E '^ *warning: ' "$E2E_DIR/droplets/$E2E_APP_NAME.staging.log" | sed 's/^ *//' | sort -u |
+        while IFS= read -r line; do e2e_report "  $line"; done
 }
 
 teardown_file() {
@@ -131,7 +132,7 @@ compat_named() {
     view=$(e2e_view "$n") || return 1
     node=$(jq -r .current_node <<<"$view")
     [[ $node == *"@$(foundation_instance_ip "$n")" ]] ||
-        { e2e_fail "instance $n's node is $node, not named by the buildpack (NAME@$(foundation_instance_ip "$n")); its log: $(grep -m3 -E 'erlang-cluster' "$(e2e_agent_log "$n")" | tr '\n' ' ')"; return 1; }
+        { e2e_fail "instance $n's node is $node, not named by the buildpack (NAME@$(foundation_instance_ip "$n")); its log: $(grep -m3 -E 'start style|challenge|cookie' "$(e2e_agent_log "$n")" | tr '\n' ' ')"; return 1; }
 }
 
 # compat_mesh_on_version N M: instances N and M mesh within 90 s and both run the version.
