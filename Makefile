@@ -69,7 +69,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 SHIPPED_SCRIPTS := bin/detect bin/finalize bin/compile
 TEMPLATES  := $(wildcard templates/*)
 
-.PHONY: all deps test test-unit test-sanitize test-stack test-fresh demo package release clean \
+.PHONY: all deps test test-unit test-sanitize test-stack test-compat test-fresh demo package release clean \
         lint build-deps-present unit-tests integration-drivers sanitize-build
 all: $(BP)/bin/supply $(BP)/bin/erlang-cluster-agent $(BP)/lib/libcjson.so.1 \
      $(SHIPPED_SCRIPTS:%=$(BP)/%) $(TEMPLATES:%=$(BP)/%) $(BP)/manifest.yml $(BP)/VERSION
@@ -143,6 +143,12 @@ test: deps
 # Debian's mirror; a few minutes the first time).
 test-stack: all
 	@tests/run-all stack
+
+# Opt-in: the Elixir start styles on Debian's Elixir and on every version in ../shared/elixir,
+# each built once into ECB_COMPAT_CACHE (tests/support/elixir-builds; root, namespaces).
+test-compat: deps
+	@$(MAKE) --no-print-directory -j"$$(nproc)" all
+	@tests/run-all compat
 
 # Opt-in: the README's `make demo` and `make test`, run as written in a fresh Debian 12 root
 # file system (debootstrap; needs root and Debian's mirror; about 30 minutes).

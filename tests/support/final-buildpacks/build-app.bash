@@ -5,6 +5,10 @@
 #   rebar.config  rebar3 as prod release
 #   src/*.erl     erlc into ebin/
 # Build outputs are kept in CACHE_DIR and restored first, so restaging is quick.
+# The Elixir on PATH builds the app, unless FAKE_BEAM_ELIXIR_HOME (an app env var at staging,
+# as `cf set-env`) names another Elixir's build (DIR/bin/elixir, DIR/lib/*/ebin): that one is
+# installed into the droplet, .platform_tools/elixir as the Elixir buildpacks do, builds the app
+# and is first on PATH at launch and in `cf ssh` (make test-compat).
 # Usage: build_app BUILD_DIR CACHE_DIR; release_web_command BUILD_DIR
 
 build_app() {
@@ -13,6 +17,7 @@ build_app() {
     if [ -f "$build_dir/mix.exs" ]; then
         echo "-----> Building the Mix project (MIX_ENV=prod)"
         export MIX_ENV=prod MIX_HOME="$cache_dir/mix-home" HEX_OFFLINE=1
+        install_elixir "$build_dir" || return 1
         restore_cached "$cache_dir" "$build_dir" _build
         (cd "$build_dir" && mix compile && mix release --overwrite --quiet) 2>&1 | sed 's/^/       /'
         save_cached "$cache_dir" "$build_dir" _build
@@ -33,6 +38,29 @@ build_app() {
         echo "       **ERROR** no mix.exs, rebar.config or src/*.erl in the app" >&2
         return 1
     fi
+}
+
+install_elixir() {
+    local build_dir=$1 home=${FAKE_BEAM_ELIXIR_HOME:-} tools app
+    [ -n "$home" ] || return 0
+    if [ ! -x "$home/bin/elixir" ] || [ ! -x "$home/bin/mix" ]; then
+        echo "       **ERROR** FAKE_BEAM_ELIXIR_HOME=$home has no bin/elixir and bin/mix" >&2
+        return 1
+    fi
+    tools=$build_dir/.platform_tools/elixir
+    rm -rf "$tools"
+    mkdir -p "$tools/bin"
+    # What `make install` puts in lib/elixir: the scripts and each application's ebin.
+    cp -a "$home"/bin/{elixir,elixirc,iex,mix} "$tools/bin/"
+    for app in "$home"/lib/*/ebin; do
+        mkdir -p "$tools/lib/$(basename "$(dirname "$app")")"
+        cp -a "$app" "$tools/lib/$(basename "$(dirname "$app")")/"
+    done
+    export PATH="$tools/bin:$PATH"
+    echo "-----> Installed Elixir $(elixir -e 'IO.write(System.version())') into .platform_tools/elixir"
+    mkdir -p "$build_dir/.profile.d"
+    # shellcheck disable=SC2016 # expanded at launch, where HOME is the app dir
+    echo 'export PATH="$HOME/.platform_tools/elixir/bin:$PATH"' >"$build_dir/.profile.d/fake_beam_elixir_path.sh"
 }
 
 # Cached build outputs keep their mtimes (cp -a), so the build tools see them up to date.
