@@ -281,9 +281,9 @@ assert_app_env_guests_do_not_collide() {
     [ "${lines[-1]}" = "'relx-app@127.0.0.9'" ]
     ssh_terminal_start --ip 127.0.0.9 --app-name relx-app
     ssh_terminal_type_after 1 'ssh> ' $'_build/prod/rel/relx_app/bin/relx_app remote_console\n'
-    ssh_terminal_type_after 1 "('relx-app@127.0.0.9')1> " $'io:format("remsh on ~p~n", [node()]).\n'
+    ssh_terminal_type_after 1 '(relx-app@127.0.0.9)1> ' $'io:format("remsh on ~p~n", [node()]).\n'
     # Ctrl-G q leaves the remote shell; the app's node runs on.
-    ssh_terminal_type_after 1 "('relx-app@127.0.0.9')2> " $'\a'
+    ssh_terminal_type_after 1 '(relx-app@127.0.0.9)2> ' $'\a'
     ssh_terminal_type_after 1 ' --> ' $'q\n'
     ssh_terminal_end 2
     [[ "$output" == *"remsh on 'relx-app@127.0.0.9'"* ]]
@@ -439,7 +439,11 @@ assert_app_env_guests_do_not_collide() {
     [[ "$output" != *RELEASE_COOKIE* ]]
     [[ "$output" != *"$(droplet_cookie)"* ]]
     [ "$(stat -c %a "$root/tmp/erlang-cluster")" = 700 ]
-    grep -qx -- '-name erl-app@127.0.0.30' "$root/tmp/erlang-cluster/node.args"
+    # No -name: the boot expression names the server BEAM only (pre-steps stay unnamed).
+    grep -qF 'net_kernel:start([list_to_atom("erl-app@127.0.0.30"), longnames])' \
+        "$root/tmp/erlang-cluster/node.args"
+    run grep -c -- '^-s\?name' "$root/tmp/erlang-cluster/node.args"
+    [ "$output" = 0 ]
     grep -qx -- '-dist_listen false' "$root/tmp/erlang-cluster/guest.args"
     run grep -c -- '-name' "$root/tmp/erlang-cluster/guest.args"
     [ "$output" = 0 ]
@@ -476,77 +480,4 @@ assert_app_env_guests_do_not_collide() {
     [[ "$output" == *$'\n'"RELEASE_NODE=erl-app@127.0.0.30"$'\n'* ]]
     [[ "$output" == *$'\n'"RELEASE_DISTRIBUTION=name"$'\n'* ]]
     [ "$(cat "$root/app/.erlang.cookie")" = "$cookie" ]
-}
-
-# A copy of the elixir-app droplet whose release carries what apps commonly add: an env.sh
-# (rel/env.sh.eex) that sets its own distribution, name and cookie, a vm.args.eex and a
-# remote.vm.args.eex with -name/-setcookie, and phx.gen.release's bin/server and bin/migrate
-# overlays. Sets DROPLET to the copy.
-droplet_with_app_release_settings() {
-    droplet_for elixir-app compile-only
-    local copy="$BATS_TEST_TMPDIR/droplet" rel vsn
-    cp -a "$DROPLET" "$copy"
-    DROPLET=$copy
-    rel="$copy/app/_build/prod/rel/cluster_app"
-    vsn="$rel/releases/$(cut -d' ' -f2 "$rel/releases/start_erl.data")"
-    cat >>"$vsn/env.sh" <<'SH'
-export RELEASE_DISTRIBUTION=name
-export RELEASE_NODE="cluster_app@${CF_INSTANCE_INTERNAL_IP:-127.0.0.1}"
-export RELEASE_COOKIE=the-apps-own-cookie
-SH
-    printf '%s\n' '-name cluster_app@127.0.0.1' '-setcookie the-apps-own-cookie' '+A 4' >>"$vsn/vm.args"
-    printf '%s\n' '-setcookie the-apps-own-cookie' >>"$vsn/remote.vm.args"
-    cat >"$rel/bin/server" <<'SH'
-#!/bin/sh
-set -eu
-
-cd -P -- "$(dirname -- "$0")"
-PHX_SERVER=true exec ./cluster_app start
-SH
-    cat >"$rel/bin/migrate" <<'SH'
-#!/bin/sh
-set -eu
-
-cd -P -- "$(dirname -- "$0")"
-exec ./cluster_app eval ClusterApp.Release.migrate
-SH
-    chmod +x "$rel/bin/server" "$rel/bin/migrate"
-}
-
-@test "a Mix release started by bin/migrate && bin/server, with its own env.sh, vm.args and remote.vm.args, runs clustered under ours" {
-    droplet_with_app_release_settings
-    local start='_build/prod/rel/cluster_app/bin/migrate && _build/prod/rel/cluster_app/bin/server'
-    launch_instance web0 --ip 127.0.0.5 --app-name elixir-app --start-command "$start"
-    wait_for_node elixir-app@127.0.0.5 "$(droplet_cookie)"
-    grep -q '^erlang-cluster: node elixir-app@127.0.0.5, epmd-less distribution port 9001, start style mix-release' "$INSTANCE_LOG"
-    grep -qx 'pre-step Release.migrate ran on nonode@nohost' "$INSTANCE_LOG"
-    run grep -c 'Multiple -name\|already started\|cannot start distribution' "$INSTANCE_LOG"
-    [ "$output" = 0 ]
-    # The name once, ours; the app's other vm.args flags kept.
-    run probe_rpc elixir-app@127.0.0.5 init get_argument '[name]'
-    [ "$output" = '{ok,[["elixir-app@127.0.0.5"]]}' ]
-    run probe_rpc elixir-app@127.0.0.5 erlang system_info '[thread_pool_size]'
-    [ "$output" = 4 ]
-    # The app's own cookie does not get in.
-    probe_cookie the-apps-own-cookie
-    run probe_rpc elixir-app@127.0.0.5 erlang node '[]'
-    [ "$output" = no_connection ]
-    # From cf ssh, the release's rpc (with remote.vm.args) reaches the app under ours.
-    run ssh_run "_build/prod/rel/cluster_app/bin/cluster_app rpc 'IO.puts(node())'" \
-        --ip 127.0.0.5 --app-name elixir-app --start-command "$start"
-    [ "$status" -eq 0 ]
-    [ "${lines[-1]}" = elixir-app@127.0.0.5 ]
-}
-
-@test "a pre-step BEAM (mix ecto.migrate &&) runs unnamed and holds no port; the server after it takes the name" {
-    droplet_for elixir-app compile-only
-    launch_instance web0 --ip 127.0.0.5 --app-name elixir-app \
-        --start-command 'mix ecto.migrate && mix run --no-halt'
-    NODE_WAIT_SECONDS=90 wait_for_node elixir-app@127.0.0.5 "$(droplet_cookie)" # two mix BEAMs
-    grep -qx 'pre-step ecto.migrate ran on nonode@nohost' "$INSTANCE_LOG"
-    run grep -c 'erlang-cluster: a pre-step BEAM' "$INSTANCE_LOG"
-    [ "$output" = 1 ]
-    run listeners_on_port 9001
-    [ "${#lines[@]}" -eq 1 ]
-    [[ "$output" == *"pid=$(instance_beam_pid),"* ]]
 }
