@@ -39,8 +39,11 @@ static char **list_dir(const char *dir)
     char **names = calloc(SCAN_MAX + 1, sizeof *names);
     size_t count = 0;
     for (int i = 0; i < n; i++) {
-        if (names != NULL && count < SCAN_MAX && entries[i]->d_name[0] != '.')
-            names[count] = strdup(entries[i]->d_name), count += names[count] != NULL;
+        if (names != NULL && count < SCAN_MAX && entries[i]->d_name[0] != '.') {
+            names[count] = strdup(entries[i]->d_name);
+            if (names[count] != NULL)
+                count++;
+        }
         free(entries[i]);
     }
     free(entries);

@@ -99,9 +99,16 @@ static int choose_start_style(const struct prepare_request *req, struct prepare_
     enum start_style detected =
         launch_detect_start_style(req->start_command, cwd, &st->release_script);
     /* A Mix release is recognised from the droplet, however the command starts it (bin/server,
-     * a script, bin/migrate && …); a command that runs mix/elixir/iex/erl stays erl. */
-    if (forced != START_STYLE_RELX && forced != START_STYLE_ERL && detected != START_STYLE_RELX)
+     * a script, bin/migrate && …); a command that runs mix/elixir/iex/erl stays erl. The
+     * style erl, when set, leaves a release alone. */
+    bool release_wanted = forced != START_STYLE_RELX && forced != START_STYLE_ERL;
+    if (release_wanted && detected == START_STYLE_MIX_RELEASE) {
+        st->mix_release = strdup(st->release_script);
+        if (st->mix_release == NULL)
+            return set_error(err, errlen, "out of memory");
+    } else if (release_wanted && detected == START_STYLE_ERL) {
         st->mix_release = launch_find_mix_release(cwd);
+    }
     if (detected == START_STYLE_ERL && st->mix_release != NULL &&
         !launch_command_runs_beam_cli(req->start_command)) {
         detected = START_STYLE_MIX_RELEASE;

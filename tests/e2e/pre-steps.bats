@@ -74,7 +74,7 @@ assert_server_meshed() {
     local label=$1 start n line
     shift
     start=$(foundation_now)
-    e2e_wait_full_mesh 120 0 1 >/dev/null
+    e2e_wait_full_mesh 180 0 1 >/dev/null # pre-steps first: each a BEAM boot
     for n in 0 1; do
         [ "$(jq -r .current_node "$E2E_DIR/instances/$n.view")" = \
           "cluster-app@$(foundation_instance_ip "$n")" ]
