@@ -16,6 +16,7 @@
 #include "launch/claim.h"
 #include "launch/flag_guard.h"
 #include "launch/launch_files.h"
+#include "launch/mix_release.h"
 #include "launch/run_dir.h"
 #include "launch/settle_cookie.h"
 #include "launch/start_style.h"
@@ -66,6 +67,7 @@ struct prepare_state {
     char node_name[NODE_NAME_MAX + 1];
     enum start_style style;
     char *release_script;
+    char *mix_release; /* launcher: the droplet's Mix release script */
     char *cookie;
     struct tls_decision tls;
     struct flag_guard guard;
@@ -76,6 +78,7 @@ static void prepare_state_free(struct prepare_state *st)
     if (st->cfg_resolved)
         config_free(&st->cfg);
     free(st->release_script);
+    free(st->mix_release);
     secret_free(st->cookie);
     tls_decision_free(&st->tls);
     flag_guard_free(&st->guard);
@@ -98,6 +101,24 @@ static int choose_start_style(const struct prepare_request *req, struct prepare_
                          strerror(errno));
     enum start_style detected =
         launch_detect_start_style(req->start_command, cwd, &st->release_script);
+    /* A Mix release is recognised from the droplet, however the command starts it (bin/server,
+     * a script, bin/migrate && …); a command that runs mix/elixir/iex/erl stays erl. The
+     * style erl, when set, leaves a release alone. */
+    bool release_wanted = forced != START_STYLE_RELX && forced != START_STYLE_ERL;
+    if (release_wanted && detected == START_STYLE_MIX_RELEASE) {
+        st->mix_release = strdup(st->release_script);
+        if (st->mix_release == NULL)
+            return set_error(err, errlen, "out of memory");
+    } else if (release_wanted && detected == START_STYLE_ERL) {
+        st->mix_release = launch_find_mix_release(cwd);
+    }
+    if (detected == START_STYLE_ERL && st->mix_release != NULL &&
+        !launch_command_runs_beam_cli(req->start_command)) {
+        detected = START_STYLE_MIX_RELEASE;
+        st->release_script = strdup(st->mix_release);
+        if (st->release_script == NULL)
+            return set_error(err, errlen, "out of memory");
+    }
     st->style = forced == START_STYLE_AUTO ? detected : forced;
     if (st->style == START_STYLE_RELX && st->release_script == NULL)
         return set_error(err, errlen,
@@ -211,8 +232,12 @@ static int prepare(const struct prepare_request *req, char *const *env,
     wanted = decide_tls(st, err, errlen);
     if (wanted != PREPARE_CLUSTERED)
         return wanted;
-    struct flag_guard_input flags = {env, req->run_dir, st->style, st->release_script,
-                                     req->start_command};
+    /* A Mix release found in the droplet is read by the guard whatever the style: a
+     * `mix ecto.migrate && bin/server` is erl by its first word, yet starts the release. */
+    bool droplet_release = st->style == START_STYLE_ERL && st->mix_release != NULL;
+    struct flag_guard_input flags = {
+        env, req->run_dir, droplet_release ? START_STYLE_MIX_RELEASE : st->style,
+        droplet_release ? st->mix_release : st->release_script, req->start_command};
     int guarded = st->tls.outcome == TLS_OUTCOME_ON ? flag_guard_apply(&flags, &st->guard, err,
                                                                        errlen) : 0;
     if (guarded != 0)
@@ -223,7 +248,8 @@ static int prepare(const struct prepare_request *req, char *const *env,
         return PREPARE_FAILED;
     struct launch_plan plan = {.run_dir = req->run_dir, .launcher = req->launcher, .env = env,
                                .cfg = &st->cfg, .node_name = st->node_name, .style = st->style,
-                               .release_script = st->release_script, .cookie = st->cookie,
+                               .release_script = st->release_script,
+                               .mix_release = st->mix_release, .cookie = st->cookie,
                                .tls = &st->tls};
     return launch_write_files(&plan, err, errlen) == 0 ? PREPARE_CLUSTERED : PREPARE_FAILED;
 }

@@ -18,7 +18,8 @@ int relx_source_vm_args(const char *script, char *const *env, char *buf, size_t 
 
 /* Appends to out the file at source_path without its -name, -sname and -setcookie lines
  * (and with drop_guarded, under TLS, without the flags launch/flag_guard.h guards), then
- * `-name node_name` and dist_flags (the app's distribution flags, common/vm_args.h).
+ * `-name node_name` (unless NULL) and dist_flags (the app's distribution flags,
+ * common/vm_args.h).
  * Returns 0, or -1 with one line in err. */
 int relx_render_vm_args(const char *source_path, const char *node_name,
                         const char *dist_flags, bool drop_guarded, struct strbuf *out,
