@@ -146,6 +146,27 @@ static enum lease_outcome renew_lease(struct loop_state *st, int64_t now)
     return LEASE_GO_ON;
 }
 
+/* The names this agent verified or is connected to, for a back end whose answers are bounded:
+ * those keep their place however many names the registry lists (peer_bounds.h). */
+static void tell_verified(struct loop_state *st)
+{
+    struct registry_backend *reg = st->reg;
+    if (reg->tell_verified == NULL)
+        return;
+    struct strlist names = {0};
+    int rc = 0;
+    for (size_t i = 0; i < st->peers.len && rc == 0; i++) {
+        const struct peer *p = &st->peers.items[i];
+        if (p->verified || p->connected)
+            rc = strlist_add(&names, p->name);
+    }
+    if (rc == 0)
+        rc = reg->tell_verified(reg->state, &names);
+    if (rc != 0)
+        LOG_ERROR(st->log, "cannot pass the verified peers to discovery: out of memory");
+    strlist_clear(&names);
+}
+
 /* Discovery when due. Returns false when a signal arrived. */
 static bool discover(struct loop_state *st)
 {
@@ -154,6 +175,7 @@ static bool discover(struct loop_state *st)
     int64_t now = monotonic_ms();
     if (now < st->discover_at || now < st->registry_retry_at)
         return true;
+    tell_verified(st);
     struct strlist found = {0};
     enum registry_status s = reg->discover(reg->state, now, &found, err, sizeof err);
     if (s == REGISTRY_INTERRUPTED) {

@@ -12,10 +12,11 @@ struct cidr {
 };
 
 /* The networks a peer may be in when ERLANG_CLUSTER_PEER_NETWORK is not set: the private
- * ranges a container network is carved from (RFC 1918, the shared 100.64/10, IPv6 ULA) and
- * loopback. Cloud Foundry's overlay (10.255.0.0/16 by default) is inside them. */
+ * ranges a container network is carved from (RFC 1918, the shared 100.64/10, IPv6 ULA).
+ * Cloud Foundry's overlay (10.255.0.0/16 by default) is inside them. Not loopback: a registry
+ * entry never legitimately points at the instance itself. */
 #define CIDR_DEFAULT_PEER_NETWORK \
-    "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,127.0.0.0/8,fc00::/7,::1/128"
+    "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,fc00::/7"
 
 /* One entry, "ADDR/PREFIX" or a bare address (a /32 or /128). Host bits set beyond the prefix
  * are refused (10.255.1.0/16 is probably a typo). Returns 0, or -1 with why set. */

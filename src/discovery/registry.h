@@ -37,6 +37,10 @@ struct registry_backend {
     enum registry_status (*deregister)(void *state, int64_t now_ms, long budget_ms, char *err,
                                        size_t errlen);
     void (*destroy)(void *state);
+    /* Optional (NULL: the back end takes no notice). Before a discover: the names the agent
+     * verified or is connected to, which a bounded answer keeps first (peer_bounds.h); the
+     * list is copied. Returns -1 when out of memory (the last list then stays). */
+    int (*tell_verified)(void *state, const struct strlist *names);
 };
 
 /* What a back end needs besides the configuration: what the agent holds at run time. */

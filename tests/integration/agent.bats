@@ -357,7 +357,7 @@ start_registry() {
   start_agent 2
   wait_until 20 registered 2
   run env CF_INSTANCE_INTERNAL_IP=127.0.0.2 CF_INSTANCE_GUID=guid-2 VCAP_SERVICES="$VCAP" \
-    VCAP_APPLICATION='{"application_name":"chat","name":"chat"}' ERLANG_CLUSTER_DIST_PORT="$DIST_PORT" \
+    ERLANG_CLUSTER_PEER_NETWORK=127.0.0.0/8 VCAP_APPLICATION='{"application_name":"chat","name":"chat"}' ERLANG_CLUSTER_DIST_PORT="$DIST_PORT" \
     "$AGENT" run --run-dir "$SANDBOX/run2"
   [ "$status" -eq 0 ]
   [[ "$output" == *"another agent already runs"* ]]
@@ -377,7 +377,7 @@ start_registry() {
   start_registry
   mkdir -p "$SANDBOX/run2"
   env CF_INSTANCE_INTERNAL_IP=127.0.0.2 CF_INSTANCE_GUID=guid-2 VCAP_SERVICES="$VCAP" \
-    VCAP_APPLICATION='{"application_name":"chat","name":"chat"}' ERLANG_CLUSTER_DIST_PORT="$DIST_PORT" \
+    ERLANG_CLUSTER_PEER_NETWORK=127.0.0.0/8 VCAP_APPLICATION='{"application_name":"chat","name":"chat"}' ERLANG_CLUSTER_DIST_PORT="$DIST_PORT" \
     "$AGENT" run --run-dir "$SANDBOX/run2" --node-wait 2 >"$SANDBOX/agent2.log" 2>&1 && rc=0 || rc=$?
   [ "$rc" -eq 1 ]
   log_has 2 "did not come up within 2 s"
@@ -416,7 +416,7 @@ start_registry() {
   printf 'another-cookie' >"$SANDBOX/wrong.cookie"
   mkdir -p "$SANDBOX/run2"
   env CF_INSTANCE_INTERNAL_IP=127.0.0.2 CF_INSTANCE_GUID=guid-2 VCAP_SERVICES="$VCAP" \
-    VCAP_APPLICATION='{"application_name":"chat","name":"chat"}' ERLANG_CLUSTER_DIST_PORT="$DIST_PORT" \
+    ERLANG_CLUSTER_PEER_NETWORK=127.0.0.0/8 VCAP_APPLICATION='{"application_name":"chat","name":"chat"}' ERLANG_CLUSTER_DIST_PORT="$DIST_PORT" \
     "$AGENT" run --run-dir "$SANDBOX/run2" --node-wait 2 --cookie-file "$SANDBOX/wrong.cookie" \
     >"$SANDBOX/agent2.log" 2>&1 && rc=0 || rc=$?
   [ "$rc" -eq 1 ]
@@ -461,7 +461,7 @@ start_registry() {
   start_beam 3
   mkdir -p "$SANDBOX/run2"
   env CF_INSTANCE_INTERNAL_IP=127.0.0.2 CF_INSTANCE_GUID=guid-2 VCAP_SERVICES="$VCAP" \
-    VCAP_APPLICATION='{"application_name":"chat","name":"chat"}' ERLANG_CLUSTER_DIST_PORT="$DIST_PORT" \
+    ERLANG_CLUSTER_PEER_NETWORK=127.0.0.0/8 VCAP_APPLICATION='{"application_name":"chat","name":"chat"}' ERLANG_CLUSTER_DIST_PORT="$DIST_PORT" \
     ERLANG_CLUSTER_HEARTBEAT_INTERVAL=1 ERLANG_CLUSTER_LOG_LEVEL=debug \
     "${leak_check[@]}" "$AGENT" run --run-dir "$SANDBOX/run2" >"$SANDBOX/agent2.log" 2>&1 &
   AGENT_PIDS[2]=$!

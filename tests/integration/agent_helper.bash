@@ -160,7 +160,8 @@ vcap_services() {
 }
 
 # start_agent N [VAR=value...]: the agent of instance N, with VCAP_SERVICES from $VCAP
-# (unless overridden) and fast timers. Its run dir is $SANDBOX/run$N, its log agent$N.log.
+# (unless overridden), fast timers and the loopback peer network (the default excludes
+# loopback; tests run instances at 127.0.0.N). Its run dir is $SANDBOX/run$N, its log agent$N.log.
 start_agent() {
   local n=$1
   shift

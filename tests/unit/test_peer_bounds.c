@@ -70,8 +70,10 @@ static void the_default_holds_the_whole_overlay_and_refuses_the_internet(void **
     assert_true(cidr_list_contains(list, n, "172.31.4.4"));
     assert_true(cidr_list_contains(list, n, "192.168.1.1"));
     assert_true(cidr_list_contains(list, n, "100.96.0.3"));
-    assert_true(cidr_list_contains(list, n, "127.0.0.2"));
     assert_true(cidr_list_contains(list, n, "fd12::5"));
+    /* A registry entry never legitimately points at loopback. */
+    assert_false(cidr_list_contains(list, n, "127.0.0.2"));
+    assert_false(cidr_list_contains(list, n, "::1"));
     assert_false(cidr_list_contains(list, n, "8.8.8.8"));
     assert_false(cidr_list_contains(list, n, "172.32.0.1"));
     assert_false(cidr_list_contains(list, n, "100.128.0.1"));
@@ -112,7 +114,7 @@ static void peers_outside_the_networks_are_dropped_and_said_once(void **state)
         add(&peers, "chat@10.255.1.2");
         add(&peers, "chat@203.0.113.9");
         add(&peers, "chat@10.255.9.3");
-        assert_int_equal(peer_bounds_apply(&b, &peers, round * 1000), 0);
+        assert_int_equal(peer_bounds_apply(&b, &peers, NULL, round * 1000), 0);
         assert_int_equal(peers.len, 2);
         assert_string_equal(peers.items[0], "chat@10.255.1.2");
         assert_string_equal(peers.items[1], "chat@10.255.9.3");
@@ -127,7 +129,7 @@ static void peers_outside_the_networks_are_dropped_and_said_once(void **state)
     struct strlist peers = {0};
     add(&peers, "chat@10.255.1.2");
     add(&peers, "chat@203.0.113.9");
-    assert_int_equal(peer_bounds_apply(&b, &peers, 0), 0);
+    assert_int_equal(peer_bounds_apply(&b, &peers, NULL, 0), 0);
     assert_int_equal(peers.len, 1);
     assert_string_equal(peers.items[0], "chat@203.0.113.9");
     strlist_clear(&peers);
@@ -147,7 +149,7 @@ static void a_real_cluster_passes_untouched(void **state)
     struct strlist peers = {0};
     for (int i = 0; i < 1000; i++)
         add(&peers, "chat@10.255.%d.%d", i % 40, 2 + i / 40);
-    assert_int_equal(peer_bounds_apply(&b, &peers, 0), 0);
+    assert_int_equal(peer_bounds_apply(&b, &peers, NULL, 0), 0);
     assert_int_equal(peers.len, 1000);
     strlist_clear(&peers);
     fflush(lb.stream);
@@ -156,7 +158,7 @@ static void a_real_cluster_passes_untouched(void **state)
     log_close(&lb);
 }
 
-static void names_per_address_keep_the_known_ones(void **state)
+static void names_per_address_keep_the_verified_ones(void **state)
 {
     (void)state;
     struct logbuf lb;
@@ -166,12 +168,15 @@ static void names_per_address_keep_the_known_ones(void **state)
     assert_int_equal(peer_bounds_init(&b, NULL, &lb.sink, err, sizeof err), 0);
     struct strlist peers = {0};
     add(&peers, "real@10.255.3.4");
-    assert_int_equal(peer_bounds_apply(&b, &peers, 0), 0);
+    assert_int_equal(peer_bounds_apply(&b, &peers, NULL, 0), 0);
     strlist_clear(&peers);
     for (int i = 0; i < 20; i++)
         add(&peers, "forged%d@10.255.3.4", i);
-    add(&peers, "real@10.255.3.4"); /* listed last, known: kept */
-    assert_int_equal(peer_bounds_apply(&b, &peers, 1000), 0);
+    add(&peers, "real@10.255.3.4"); /* listed last, verified: kept */
+    struct strlist verified = {0};
+    add(&verified, "real@10.255.3.4");
+    assert_int_equal(peer_bounds_apply(&b, &peers, &verified, 1000), 0);
+    strlist_clear(&verified);
     assert_int_equal(peers.len, PEER_BOUND_NAMES_PER_ADDRESS);
     assert_true(strlist_contains(&peers, "real@10.255.3.4"));
     strlist_clear(&peers);
@@ -181,7 +186,7 @@ static void names_per_address_keep_the_known_ones(void **state)
     log_close(&lb);
 }
 
-static void an_answer_over_the_peer_bound_keeps_the_known_ones(void **state)
+static void an_answer_over_the_peer_bound_keeps_the_verified_ones(void **state)
 {
     (void)state;
     struct logbuf lb;
@@ -192,19 +197,23 @@ static void an_answer_over_the_peer_bound_keeps_the_known_ones(void **state)
     struct strlist peers = {0};
     add(&peers, "chat@10.255.0.2");
     add(&peers, "chat@10.255.1.2");
-    assert_int_equal(peer_bounds_apply(&b, &peers, 0), 0);
+    assert_int_equal(peer_bounds_apply(&b, &peers, NULL, 0), 0);
     strlist_clear(&peers);
     for (int i = 0; i < 3000; i++)
         add(&peers, "flood%d@10.%d.%d.%d", i, 1 + i / 60000, (i / 250) % 250, 1 + i % 250);
     add(&peers, "chat@10.255.1.2");
     add(&peers, "chat@10.255.0.2");
-    assert_int_equal(peer_bounds_apply(&b, &peers, 2000), 0);
+    struct strlist verified = {0};
+    add(&verified, "chat@10.255.0.2");
+    add(&verified, "chat@10.255.1.2");
+    assert_int_equal(peer_bounds_apply(&b, &peers, &verified, 2000), 0);
+    strlist_clear(&verified);
     assert_int_equal(peers.len, PEER_BOUND_PEERS);
     assert_true(strlist_contains(&peers, "chat@10.255.0.2"));
     assert_true(strlist_contains(&peers, "chat@10.255.1.2"));
     strlist_clear(&peers);
-    assert_int_equal(log_count(&lb, "registry lists 3002 peers: 1978 not taken, those known "
-                                    "first kept (bound: 1024 peers per answer)"), 1);
+    assert_int_equal(log_count(&lb, "registry lists 3002 peers: 1978 not taken, verified ones "
+                                    "first, the others in turns (bound: 1024 peers per answer)"), 1);
     peer_bounds_free(&b);
     log_close(&lb);
 }
@@ -223,7 +232,7 @@ static void new_names_are_limited_per_minute(void **state)
         struct strlist peers = {0};
         for (int i = 0; i < 1000; i++)
             add(&peers, "f%d@10.%d.%d.%d", s * 1000 + i, s, i / 200, 1 + i % 200);
-        assert_int_equal(peer_bounds_apply(&b, &peers, (int64_t)s * 1000), 0);
+        assert_int_equal(peer_bounds_apply(&b, &peers, NULL, (int64_t)s * 1000), 0);
         if (s < 60)
             passed_first_minute += peers.len;
         else
@@ -233,6 +242,139 @@ static void new_names_are_limited_per_minute(void **state)
     assert_int_equal(passed_first_minute, PEER_BOUND_NEW_PER_MINUTE);
     assert_int_equal(passed_second_minute, PEER_BOUND_NEW_PER_MINUTE);
     assert_int_equal(log_count(&lb, "(bound: 1024 new peers per minute)"), 1);
+    peer_bounds_free(&b);
+    log_close(&lb);
+}
+
+/* A neighbour writing to the same registry keeps made-up names listed for good (PER_FAKE at
+ * each of many private addresses), for as long as it likes. */
+#define FAKES 3000
+static void list_fakes(struct strlist *l)
+{
+    for (int i = 0; i < FAKES; i++)
+        add(l, "fake%d@10.%d.%d.%d", i, 1 + i / 65536 % 200, i / 256 % 256, i / 8 % 32 + 1);
+}
+
+static void list_reals(struct strlist *l, const char *const *reals, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        add(l, "%s", reals[i]);
+}
+
+/* What the agent does with an answer: it verifies the real instances it is given (their
+ * handshake passes; made-up names never answer theirs). */
+static void verify_reals(const struct strlist *passed, const char *const *reals, size_t n,
+                         struct strlist *verified)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlist_contains(passed, reals[i]) && !strlist_contains(verified, reals[i]))
+            add(verified, "%s", reals[i]);
+}
+
+static const char *const REALS[] = {"app-0@10.255.1.10", "app-1@10.255.2.11",
+                                    "app-2@10.255.3.12"};
+
+static void names_listed_before_earn_no_place_over_a_new_real_peer(void **state)
+{
+    (void)state;
+    struct peer_bounds b;
+    char err[200];
+    assert_int_equal(peer_bounds_init(&b, NULL, NULL, err, sizeof err), 0);
+    struct strlist verified = {0}, peers = {0};
+    int64_t t = 0;
+    /* An old member with two real peers; then the flood lists the same fakes for minutes. */
+    list_reals(&peers, REALS, 2);
+    assert_int_equal(peer_bounds_apply(&b, &peers, &verified, t), 0);
+    verify_reals(&peers, REALS, 2, &verified);
+    strlist_clear(&peers);
+    for (int k = 0; k < 5; k++) {
+        t += 61000;
+        list_reals(&peers, REALS, 2);
+        list_fakes(&peers);
+        assert_int_equal(peer_bounds_apply(&b, &peers, &verified, t), 0);
+        assert_int_equal(peers.len, PEER_BOUND_PEERS);
+        assert_true(strlist_contains(&peers, REALS[0]));
+        assert_true(strlist_contains(&peers, REALS[1]));
+        strlist_clear(&peers);
+    }
+    /* A new real instance registers: it passes within the answers one turn over all listed
+     * names takes (3,003 names, 1,022 free places), and once verified it stays. */
+    int passed_at = -1;
+    for (int k = 0; k < 10; k++) {
+        t += 61000;
+        list_reals(&peers, REALS, 3);
+        list_fakes(&peers);
+        assert_int_equal(peer_bounds_apply(&b, &peers, &verified, t), 0);
+        if (passed_at < 0 && strlist_contains(&peers, REALS[2]))
+            passed_at = k;
+        if (passed_at >= 0)
+            assert_true(strlist_contains(&peers, REALS[2]));
+        assert_true(strlist_contains(&peers, REALS[0]));
+        assert_true(strlist_contains(&peers, REALS[1]));
+        verify_reals(&peers, REALS, 3, &verified);
+        strlist_clear(&peers);
+    }
+    assert_in_range(passed_at, 0, 3);
+    strlist_clear(&verified);
+    peer_bounds_free(&b);
+}
+
+static void a_fresh_agent_reaches_real_peers_listed_after_the_fakes(void **state)
+{
+    (void)state;
+    struct peer_bounds b;
+    char err[200];
+    assert_int_equal(peer_bounds_init(&b, NULL, NULL, err, sizeof err), 0);
+    struct strlist verified = {0}, peers = {0};
+    int answers = 0;
+    for (int64_t t = 0; verified.len < 3 && answers < 10; t += 61000, answers++) {
+        list_fakes(&peers);
+        list_reals(&peers, REALS, 3);
+        assert_int_equal(peer_bounds_apply(&b, &peers, &verified, t), 0);
+        verify_reals(&peers, REALS, 3, &verified);
+        strlist_clear(&peers);
+    }
+    assert_int_equal(verified.len, 3);
+    assert_in_range(answers, 1, 4);
+    /* From then on every answer keeps them. */
+    list_fakes(&peers);
+    list_reals(&peers, REALS, 3);
+    assert_int_equal(peer_bounds_apply(&b, &peers, &verified, 61000 * 20), 0);
+    for (size_t i = 0; i < 3; i++)
+        assert_true(strlist_contains(&peers, REALS[i]));
+    strlist_clear(&peers);
+    strlist_clear(&verified);
+    peer_bounds_free(&b);
+}
+
+static void fakes_at_a_real_peers_address_do_not_hide_it(void **state)
+{
+    (void)state;
+    struct logbuf lb;
+    log_open(&lb);
+    struct peer_bounds b;
+    char err[200];
+    assert_int_equal(peer_bounds_init(&b, NULL, &lb.sink, err, sizeof err), 0);
+    struct strlist verified = {0}, peers = {0};
+    bool seen = false;
+    for (int k = 0; k < 12; k++) {
+        for (int i = 0; i < 8; i++)
+            add(&peers, "x%d@10.255.1.10", i);
+        add(&peers, "%s", REALS[0]);
+        assert_int_equal(peer_bounds_apply(&b, &peers, &verified, k * 1000), 0);
+        assert_int_equal(peers.len, PEER_BOUND_NAMES_PER_ADDRESS);
+        if (k == 0) /* the first window is the first eight listed */
+            assert_false(strlist_contains(&peers, REALS[0]));
+        if (k == 1) /* the next one holds it */
+            assert_true(strlist_contains(&peers, REALS[0]));
+        if (seen) /* verified: it keeps its place */
+            assert_true(strlist_contains(&peers, REALS[0]));
+        seen = seen || strlist_contains(&peers, REALS[0]);
+        verify_reals(&peers, REALS, 1, &verified);
+        strlist_clear(&peers);
+    }
+    assert_int_equal(log_count(&lb, "(bound: 8 names per address)"), 1);
+    strlist_clear(&verified);
     peer_bounds_free(&b);
     log_close(&lb);
 }
@@ -265,8 +407,11 @@ int main(void)
         cmocka_unit_test(a_bad_network_is_named),
         cmocka_unit_test(peers_outside_the_networks_are_dropped_and_said_once),
         cmocka_unit_test(a_real_cluster_passes_untouched),
-        cmocka_unit_test(names_per_address_keep_the_known_ones),
-        cmocka_unit_test(an_answer_over_the_peer_bound_keeps_the_known_ones),
+        cmocka_unit_test(names_per_address_keep_the_verified_ones),
+        cmocka_unit_test(an_answer_over_the_peer_bound_keeps_the_verified_ones),
+        cmocka_unit_test(names_listed_before_earn_no_place_over_a_new_real_peer),
+        cmocka_unit_test(a_fresh_agent_reaches_real_peers_listed_after_the_fakes),
+        cmocka_unit_test(fakes_at_a_real_peers_address_do_not_hide_it),
         cmocka_unit_test(new_names_are_limited_per_minute),
         cmocka_unit_test(the_name_in_a_challenge_is_read),
     };
