@@ -170,7 +170,8 @@ start_agent() {
     VCAP_APPLICATION="{\"application_name\":\"$CLUSTER\",\"application_id\":\"app-guid\",\"name\":\"$CLUSTER\"}" \
     VCAP_SERVICES="${VCAP:-}" \
     ERLANG_CLUSTER_DIST_PORT="$DIST_PORT" ERLANG_CLUSTER_HEARTBEAT_INTERVAL=1 \
-    ERLANG_CLUSTER_POLL_INTERVAL=2 ERLANG_CLUSTER_LOG_LEVEL=debug "$@" \
+    ERLANG_CLUSTER_POLL_INTERVAL=2 ERLANG_CLUSTER_LOG_LEVEL=debug \
+    ERLANG_CLUSTER_PEER_NETWORK=127.0.0.0/8 "$@" \
     "$AGENT" run --run-dir "$SANDBOX/run$n" --node-wait 30 >"$SANDBOX/agent$n.log" 2>&1 &
   AGENT_PIDS[$n]=$!
 }

@@ -262,3 +262,32 @@ tls_case() {
   tls_case "$certs/other-ca" "$certs/good" "$certs/trust" "https://127.0.0.1:"
   hostile_check_intact
 }
+
+# Last in the file: it restarts instance B (its agent and app node), which the later tests'
+# checks would not know of.
+@test "made-up names a neighbour keeps listed before the real instances do not keep a restarted instance out of the mesh" {
+  # 1,100 fixed names, more than the 1,024 an answer passes, listed first in every answer and
+  # never answering a handshake (nothing listens at 127.100-101.x.x). The agents verify only
+  # real peers, so neither the new agent of B (which takes the listed names in turns) nor A
+  # (whose remembered names do not count) is kept from the real instance for long.
+  fault "$(jq -nc --argjson port "$DIST_PORT" '{flood: {app: "CHAT", cluster: "chat", count: 1100,
+    perAnswer: 1100, port: $port, fixed: true, first: true,
+    addresses: ["127.100.{a}.{b}", "127.101.{a}.{b}"]}}')"
+  wait_until 20 flood_served_at_least 1100
+  kill -TERM "$AGENT_B_PID"
+  wait_for_exit "$AGENT_B_PID" 10
+  kill -KILL "$BEAM_B_PID"
+  wait_for_exit "$BEAM_B_PID" 10
+  start_beam "$HOSTILE_B"
+  EXTRA_PIDS+=("${BEAM_PIDS[$HOSTILE_B]}")
+  start_agent "$HOSTILE_B"
+  EXTRA_PIDS+=("${AGENT_PIDS[$HOSTILE_B]}")
+  # The rate bound passes 1,024 new names a minute: one turn over all listed names takes
+  # at most two minutes' windows.
+  wait_until 150 full_mesh "$HOSTILE_A" "$HOSTILE_B"
+  [ "$(grep -cF "(bound: 1024 peers per answer)" "$SANDBOX/agent$HOSTILE_B.log")" -eq 1 ]
+  [ "$(grep -cF "flood" <<<"$(connect_targets "$HOSTILE_A")")" -eq 0 ]
+  AGENT_B_PID=${AGENT_PIDS[$HOSTILE_B]} BEAM_B_PID=${BEAM_PIDS[$HOSTILE_B]}
+  fault '{"flood":null}'
+  hostile_check_intact
+}

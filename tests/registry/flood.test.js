@@ -56,6 +56,26 @@ describe('flood', () => {
     assert.equal(state.json.instances.length, 1);
   });
 
+  it('lists a fixed set of made-up instances, before the real ones when asked', async () => {
+    const set = await admin(double, 'POST', '/config', {
+      flood: { app: 'chat', cluster: 'chat', count: 10, perAnswer: 4, port: 9001, fixed: true, first: true,
+        addresses: ['127.100.{a}.{b}'] },
+    });
+    assert.equal(set.status, 200);
+    for (let k = 0; k < 3; k++) {
+      const res = await request(`${double.ready.eureka}/apps/CHAT`, JSON_GET);
+      const instances = JSON.parse(res.body).application.instance;
+      assert.deepEqual(instances.map((i) => i.metadata.erlangNodeName),
+        ['flood0@127.100.0.1', 'flood1@127.100.0.2', 'flood2@127.100.0.3', 'flood3@127.100.0.4',
+          'app@127.0.0.12']);
+    }
+    const state = await admin(double, 'GET', '/state');
+    assert.equal(state.json.flood.served, 4);
+    const bad = await admin(double, 'POST', '/config', { flood: { app: 'chat', cluster: 'chat', count: 1, perAnswer: 1, port: 1, addresses: ['x'], fixed: 'yes' } });
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.error, /^flood\.fixed: expected true or false/);
+  });
+
   it('names a bad flood config and turns off with null', async () => {
     const bad = await admin(double, 'POST', '/config', { flood: { app: 'chat', cluster: 'chat', count: 0, perAnswer: 1, port: 1, addresses: ['x'] } });
     assert.equal(bad.status, 400);

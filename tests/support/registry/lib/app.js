@@ -443,7 +443,9 @@ class RegistryDouble {
       if (method === 'POST') return this.register(req, res, app, body);
       if (method !== 'GET') return this.notAllowed(res, 'GET, POST');
       const answer = this.cached(`app|${app}|${format}`, () => {
-        const leases = [...reg.leasesOf(app), ...floodWindow(this.config.flood, this.floodState, app, this.clock.now())];
+        const flood = floodWindow(this.config.flood, this.floodState, app, this.clock.now());
+        const first = this.config.flood && this.config.flood.first;
+        const leases = first ? [...flood, ...reg.leasesOf(app)] : [...reg.leasesOf(app), ...flood];
         if (leases.length === 0) return { status: 404, body: '' };
         return { status: 200, body: render.renderApplication(format, app, leases, single) };
       });

@@ -11,7 +11,9 @@ const { parseRegistration } = require('./registry');
 
 class FloodError extends Error {}
 
-// Checks and completes a flood config: {app, count, perAnswer, cluster, port, addresses}.
+// Checks and completes a flood config: {app, count, perAnswer, cluster, port, addresses, fixed,
+// first}. fixed: every answer lists the same instances 0..perAnswer-1 (names a neighbour keeps
+// registered for good) instead of a moving window; first: they come before the real leases.
 // addresses: templates, instance i takes addresses[i % length] with {a} = (i / 250) % 250 and
 // {b} = 1 + i % 250 filled in (127.100.{a}.{b}, 198.51.100.{b}, or a fixed 127.0.0.13).
 function checkFlood(value) {
@@ -30,7 +32,14 @@ function checkFlood(value) {
   if (!Array.isArray(addresses) || addresses.length === 0 || !addresses.every((a) => typeof a === 'string' && a !== '')) {
     throw new FloodError('flood.addresses: expected a non-empty list of address templates like "127.100.{a}.{b}"');
   }
+  const flag = (key) => {
+    if (value[key] === undefined) return false;
+    if (typeof value[key] !== 'boolean') throw new FloodError(`flood.${key}: expected true or false, got ${JSON.stringify(value[key])}`);
+    return value[key];
+  };
   return {
+    fixed: flag('fixed'),
+    first: flag('first'),
     app: text('app').toUpperCase(),
     cluster: text('cluster'),
     count: whole('count', 1, 10000000),
@@ -69,9 +78,15 @@ function floodLease(flood, i, now) {
   };
 }
 
-// The next window of the flood (advances state.next), or [] when the app is not flooded.
+// The next window of the flood (advances state.next unless fixed), or [] when the app is not
+// flooded.
 function floodWindow(flood, state, app, now) {
   if (!flood || flood.app !== app) return [];
+  if (flood.fixed) {
+    const n = Math.min(flood.perAnswer, flood.count);
+    state.served = n;
+    return Array.from({ length: n }, (_, i) => floodLease(flood, i, now));
+  }
   const out = [];
   for (let k = 0; k < flood.perAnswer; k++) {
     out.push(floodLease(flood, state.next % flood.count, now));
