@@ -9,8 +9,8 @@
  * the agent verified (its own handshake, or connected: told through tell_verified), never to
  * names merely listed before, which anyone writing to the registry can keep listed; the other
  * names are taken in turns from answer to answer, so a real instance listed among made-up ones
- * is considered within a bounded number of answers and, once verified, always kept. Each says so in one line when it starts to apply
- * (not once per poll). Wraps the eureka and dns back ends (registry.c); a static list is the
+ * is considered within a bounded number of answers and, once verified, always kept. Each
+ * bound says so in one line when it starts to apply (not once per poll). Wraps the eureka and dns back ends (registry.c); a static list is the
  * user's own and is taken as it is. */
 #ifndef ECB_DISCOVERY_PEER_BOUNDS_H
 #define ECB_DISCOVERY_PEER_BOUNDS_H
