@@ -285,6 +285,8 @@ tls_case() {
   # The rate bound passes 1,024 new names a minute: one turn over all listed names takes
   # at most two minutes' windows.
   wait_until 150 full_mesh "$HOSTILE_A" "$HOSTILE_B"
+  # B's new agent had the made-up names in its answers (A may have dialled B first).
+  wait_until 30 grep -qF "(bound: 1024 peers per answer)" "$SANDBOX/agent$HOSTILE_B.log"
   [ "$(grep -cF "(bound: 1024 peers per answer)" "$SANDBOX/agent$HOSTILE_B.log")" -eq 1 ]
   [ "$(grep -cF "flood" <<<"$(connect_targets "$HOSTILE_A")")" -eq 0 ]
   AGENT_B_PID=${AGENT_PIDS[$HOSTILE_B]} BEAM_B_PID=${BEAM_PIDS[$HOSTILE_B]}
