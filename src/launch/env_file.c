@@ -50,7 +50,9 @@ int launch_render_env_file(const struct launch_plan *plan, struct strbuf *out)
                              "launch wrapper.\n");
     rc |= append_export(out, "ERL_AFLAGS", strbuf_text(&aflags));
     strbuf_release(&aflags);
-    if (plan->style == START_STYLE_MIX_RELEASE) {
+    /* A Mix release found in the droplet gets ours whatever the style (a `mix ecto.migrate
+     * && bin/server` is erl by its first word); they change nothing but release scripts. */
+    if (plan->style == START_STYLE_MIX_RELEASE || plan->mix_release != NULL) {
         rc |= append_export(out, "RELEASE_DISTRIBUTION", "name");
         rc |= append_export(out, "RELEASE_NODE", plan->node_name);
         rc |= append_export(out, "RELEASE_COOKIE", plan->cookie);

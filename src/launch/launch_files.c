@@ -3,8 +3,10 @@
 #include "common/error.h"
 #include "common/strbuf.h"
 #include "common/vm_args.h"
+#include "launch/boot_eval.h"
 #include "launch/claim.h"
 #include "launch/env_file.h"
+#include "launch/mix_release.h"
 #include "launch/relx_vm_args.h"
 #include "launch/run_dir.h"
 #include "launch/tls_identity.h"
@@ -96,16 +98,21 @@ static int write_claim_files(const struct launch_plan *plan, char *err, size_t e
         return -1;
     if (plan->style == START_STYLE_RELX && write_relx_vm_args(plan, err, errlen) != 0)
         return -1;
+    if (plan->mix_release != NULL && launch_write_mix_release_files(plan, err, errlen) != 0)
+        return -1;
     /* The shell that runs prepare becomes the app by exec: while it lives, so does the
      * claim, and a later --launcher in this container is refused. */
     if (launch_record_claim_owner(plan->run_dir, getppid(), err, errlen) != 0)
         return -1;
     struct strbuf node = {0}, style = {0}, name = {0};
     int rc = -1;
-    /* relx: the name and port flags are in vm.args; a Mix release passes --name itself. */
-    if ((plan->style == START_STYLE_ERL && strbuf_appendf(&node, "-name %s\n", plan->node_name)) ||
-        (plan->style != START_STYLE_RELX && append_dist_flags(plan, VM_ARGS_APP, &node)) ||
+    /* relx: the name and port flags are in vm.args. Else no -name: a Mix release's start
+     * passes --name itself, and the boot expression names only the server BEAM, so that
+     * pre-steps before it stay unnamed (boot_eval.h). */
+    bool named_at_boot = plan->style != START_STYLE_RELX;
+    if ((named_at_boot && append_dist_flags(plan, VM_ARGS_APP, &node)) ||
         append_tls_flags(plan, VM_ARGS_APP, &node) != 0 ||
+        (named_at_boot && launch_append_boot_eval(plan->cfg, plan->node_name, &node) != 0) ||
         strbuf_appendf(&style, "%s\n", start_style_name(plan->style)) != 0 ||
         strbuf_appendf(&name, "%s\n", plan->node_name) != 0)
         set_error(err, errlen, "out of memory rendering the launch files");

@@ -16,6 +16,7 @@ struct launch_plan {
     const char *node_name;      /* the app's */
     enum start_style style;     /* never START_STYLE_AUTO */
     const char *release_script; /* relx in the launcher: the release's bin/ script */
+    const char *mix_release;    /* launcher: the Mix release script in the droplet, or NULL */
     const char *cookie;         /* the settled cookie (Mix releases take it from env.sh) */
     const struct tls_decision *tls; /* TLS_OUTCOME_ON or CLEAR (never UNCLUSTERED) */
 };

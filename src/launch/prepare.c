@@ -15,6 +15,7 @@
 #include "common/secret.h"
 #include "launch/claim.h"
 #include "launch/launch_files.h"
+#include "launch/mix_release.h"
 #include "launch/run_dir.h"
 #include "launch/settle_cookie.h"
 #include "launch/start_style.h"
@@ -65,6 +66,7 @@ struct prepare_state {
     char node_name[NODE_NAME_MAX + 1];
     enum start_style style;
     char *release_script;
+    char *mix_release; /* launcher: the droplet's Mix release script */
     char *cookie;
     struct tls_decision tls;
 };
@@ -74,6 +76,7 @@ static void prepare_state_free(struct prepare_state *st)
     if (st->cfg_resolved)
         config_free(&st->cfg);
     free(st->release_script);
+    free(st->mix_release);
     secret_free(st->cookie);
     tls_decision_free(&st->tls);
 }
@@ -95,6 +98,17 @@ static int choose_start_style(const struct prepare_request *req, struct prepare_
                          strerror(errno));
     enum start_style detected =
         launch_detect_start_style(req->start_command, cwd, &st->release_script);
+    /* A Mix release is recognised from the droplet, however the command starts it (bin/server,
+     * a script, bin/migrate && …); a command that runs mix/elixir/iex/erl stays erl. */
+    if (forced != START_STYLE_RELX && forced != START_STYLE_ERL && detected != START_STYLE_RELX)
+        st->mix_release = launch_find_mix_release(cwd);
+    if (detected == START_STYLE_ERL && st->mix_release != NULL &&
+        !launch_command_runs_beam_cli(req->start_command)) {
+        detected = START_STYLE_MIX_RELEASE;
+        st->release_script = strdup(st->mix_release);
+        if (st->release_script == NULL)
+            return set_error(err, errlen, "out of memory");
+    }
     st->style = forced == START_STYLE_AUTO ? detected : forced;
     if (st->style == START_STYLE_RELX && st->release_script == NULL)
         return set_error(err, errlen,
@@ -213,7 +227,8 @@ static int prepare(const struct prepare_request *req, char *const *env,
         return PREPARE_FAILED;
     struct launch_plan plan = {.run_dir = req->run_dir, .launcher = req->launcher, .env = env,
                                .cfg = &st->cfg, .node_name = st->node_name, .style = st->style,
-                               .release_script = st->release_script, .cookie = st->cookie,
+                               .release_script = st->release_script,
+                               .mix_release = st->mix_release, .cookie = st->cookie,
                                .tls = &st->tls};
     return launch_write_files(&plan, err, errlen) == 0 ? PREPARE_CLUSTERED : PREPARE_FAILED;
 }

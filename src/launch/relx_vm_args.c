@@ -81,7 +81,8 @@ int relx_render_vm_args(const char *source_path, const char *node_name,
         line += len + (nl ? 1 : 0);
     }
     free(text);
-    rc |= strbuf_appendf(out, "-name %s\n", node_name);
+    if (node_name != NULL)
+        rc |= strbuf_appendf(out, "-name %s\n", node_name);
     rc |= strbuf_append(out, dist_flags);
     if (rc != 0)
         return set_error(err, errlen, "out of memory rendering vm.args");

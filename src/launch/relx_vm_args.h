@@ -16,7 +16,7 @@ int relx_source_vm_args(const char *script, char *const *env, char *buf, size_t 
                         char *err, size_t errlen);
 
 /* Appends to out the file at source_path without its -name, -sname and -setcookie lines,
- * then `-name node_name` and dist_flags (the app's distribution flags, common/vm_args.h).
+ * then `-name node_name` (unless NULL) and dist_flags (the app's distribution flags, common/vm_args.h).
  * Returns 0, or -1 with one line in err. */
 int relx_render_vm_args(const char *source_path, const char *node_name,
                         const char *dist_flags, struct strbuf *out, char *err, size_t errlen);

@@ -12,6 +12,9 @@
 #define RUN_FILE_NODE_ARGS "node.args"         /* the claim file (ERL_AFLAGS -args_file) */
 #define RUN_FILE_GUEST_ARGS "guest.args"       /* flags for every BEAM but the app's */
 #define RUN_FILE_VM_ARGS "vm.args"             /* relx releases: VMARGS_PATH */
+#define RUN_FILE_RELEASE_ENV "release.env"   /* Mix release: sourced by its env.sh */
+#define RUN_FILE_RELEASE_VM_ARGS "release-vm.args" /* Mix release: RELEASE_VM_ARGS */
+#define RUN_FILE_RELEASE_REMOTE_VM_ARGS "release-remote-vm.args" /* RELEASE_REMOTE_VM_ARGS */
 #define RUN_FILE_START_STYLE "start_style"     /* the style the launcher's prepare chose */
 #define RUN_FILE_NODE_NAME "node_name"         /* the app node's name, one line */
 #define RUN_FILE_CLAIM_OWNER "claim_owner"     /* "PID STARTTIME" of the shell that claimed */

@@ -64,9 +64,7 @@ static void free_words(char **words)
     free(words);
 }
 
-/* Which kind of release script is at path: the Elixir one defaults RELEASE_DISTRIBUTION,
- * relx's extended script reads VMARGS_PATH. */
-static bool script_style(const char *path, enum start_style *style)
+bool launch_release_script_style(const char *path, enum start_style *style)
 {
     char err[256], *text = NULL;
     struct stat st;
@@ -119,7 +117,7 @@ enum start_style launch_detect_start_style(const char *start_command, const char
         char path[PATH_MAX];
         enum start_style found;
         if (script_path(words[i], cd_dir, app_dir, path, sizeof path) != 0 ||
-            !script_style(path, &found))
+            !launch_release_script_style(path, &found))
             continue;
         *script = realpath(path, NULL);
         if (*script != NULL) {
@@ -129,6 +127,21 @@ enum start_style launch_detect_start_style(const char *start_command, const char
     }
     free_words(words);
     return style;
+}
+
+bool launch_command_runs_beam_cli(const char *start_command)
+{
+    static const char *const clis[] = {"mix", "elixir", "iex", "erl", NULL};
+    char **words = split_command_words(start_command ? start_command : "");
+    bool found = false;
+    for (size_t i = 0; words && words[i] && !found; i++) {
+        const char *slash = strrchr(words[i], '/');
+        const char *base = slash ? slash + 1 : words[i];
+        for (const char *const *c = clis; *c && !found; c++)
+            found = strcmp(base, *c) == 0;
+    }
+    free_words(words);
+    return found;
 }
 
 static void trim_trailing_space(char *text)
