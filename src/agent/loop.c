@@ -164,7 +164,20 @@ static bool try_app_node(struct loop_state *st)
     }
     note_error(st, NODE_ERR, "%s", err);
     int64_t now = monotonic_ms();
-    if (now >= st->node_deadline) {
+    /* The launcher's shell runs the start command: pre-steps (migrations) first, then the
+     * app. While it runs the node may still come; once it is gone, it never will. */
+    int owner = st->cfg->run_dir ? launch_claim_owner_state(st->cfg->run_dir) : -1;
+    if (owner == 0) {
+        stop(st, now, "the start command ended before the app node came up");
+        return false;
+    }
+    if (now >= st->node_deadline && owner == 1) {
+        if (!st->node_wait_extended)
+            LOG_INFO(st->log, "app node %s is not up after %d s, but the start command still "
+                     "runs (a long pre-step such as a migration?): waiting as long as it does",
+                     st->cfg->node_name, st->cfg->node_wait_s);
+        st->node_wait_extended = true;
+    } else if (now >= st->node_deadline) {
         LOG_ERROR(st->log, "app node %s did not come up within %d s: %s", st->cfg->node_name,
                   st->cfg->node_wait_s, err);
         st->exit_code = 1;

@@ -82,21 +82,36 @@ static bool agent_lock_held(const char *run_dir)
     return held;
 }
 
-bool launch_claim_live(const char *run_dir, char *why, size_t whylen)
+/* 1 when the claim owner recorded in run_dir still runs (its PID into *pid), 0 when it is
+ * gone, -1 when none is recorded. */
+static int claim_owner_state(const char *run_dir, long *pid)
 {
     char path[PATH_MAX], *text = NULL, ignored[256];
+    *pid = 0;
+    if (launch_run_path(path, sizeof path, run_dir, RUN_FILE_CLAIM_OWNER) != 0 ||
+        fs_read_file(path, 64, &text, NULL, ignored, sizeof ignored) != 0)
+        return -1;
+    unsigned long long recorded, now;
+    bool live = sscanf(text, "%ld %llu", pid, &recorded) == 2 && *pid > 0 &&
+                process_start_time((pid_t)*pid, &now) == 0 && now == recorded;
+    free(text);
+    return live ? 1 : 0;
+}
+
+int launch_claim_owner_state(const char *run_dir)
+{
+    long pid;
+    return claim_owner_state(run_dir, &pid);
+}
+
+bool launch_claim_live(const char *run_dir, char *why, size_t whylen)
+{
     if (agent_lock_held(run_dir)) {
         set_error(why, whylen, "the app's agent holds %s/" RUN_FILE_AGENT_LOCK, run_dir);
         return true;
     }
-    if (launch_run_path(path, sizeof path, run_dir, RUN_FILE_CLAIM_OWNER) != 0 ||
-        fs_read_file(path, 64, &text, NULL, ignored, sizeof ignored) != 0)
-        return false;
     long pid;
-    unsigned long long recorded, now;
-    bool live = sscanf(text, "%ld %llu", &pid, &recorded) == 2 && pid > 0 &&
-                process_start_time((pid_t)pid, &now) == 0 && now == recorded;
-    free(text);
+    bool live = claim_owner_state(run_dir, &pid) == 1;
     if (live)
         set_error(why, whylen, "process %ld, which claimed it, still runs", pid);
     return live;

@@ -14,6 +14,10 @@
  * start time, so a reused PID does not count). Returns true with a short reason in why. */
 bool launch_claim_live(const char *run_dir, char *why, size_t whylen);
 
+/* The claim's owner (the launcher's shell, which runs the start command: its pre-steps, then
+ * the app): 1 while it runs, 0 once it is gone, -1 when run_dir records none. */
+int launch_claim_owner_state(const char *run_dir);
+
 /* Records owner (the shell that becomes the app by exec) as the claim's owner in run_dir.
  * Returns 0, or -1 with one line in err. */
 int launch_record_claim_owner(const char *run_dir, pid_t owner, char *err, size_t errlen);

@@ -39,9 +39,15 @@ assert_clustered() {
     run grep -c "^erlang-cluster: node $node, epmd-less distribution port 9001, start style $style" "$INSTANCE_LOG"
     [ "$output" = 1 ]
 
-    # The name reached the VM exactly once, whatever the route (argv or args file).
-    run probe_rpc "$node" init get_argument '[name]'
-    [ "$output" = "{ok,[[\"$node\"]]}" ]
+    # The name reached the VM exactly once: on a release's command line (or vm.args), or
+    # (erl style) from the boot expression in node.args, which names only the server BEAM.
+    if [ "$style" = erl ]; then
+        run probe_rpc "$node" init get_argument '[name]'
+        [ "$output" = error ]
+    else
+        run probe_rpc "$node" init get_argument '[name]'
+        [ "$output" = "{ok,[[\"$node\"]]}" ]
+    fi
     run probe_rpc "$node" init get_argument '[sname]'
     [ "$output" = error ]
 
