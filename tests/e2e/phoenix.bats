@@ -107,6 +107,15 @@ log_clean() {
     fi
 }
 
+# dns_cluster_running N true|false: whether instance N's app runs DNSCluster (it does when
+# DNS_CLUSTER_QUERY reached it and its node was alive at boot), asked with the release's own
+# `bin/hello rpc` from `cf ssh`, as an operator would.
+dns_cluster_running() {
+    local out
+    out=$(e2e_ssh "$1" "bin/hello rpc 'IO.puts(Process.whereis(DNSCluster) != nil)'")
+    [[ $out == "$2" ]] || e2e_fail "instance $1: DNSCluster running is '$out', expected $2"
+}
+
 @test "mix phx.server clusters (DNS_CLUSTER_QUERY unset)" {
     start_pair hello 0 --start-command "mix phx.server"
     clustered "mix phx.server" 0 1
@@ -130,12 +139,14 @@ log_clean() {
     local n
     for n in 6 7; do
         grep -F '[Hello.Release] migrations up to date' "$(e2e_agent_log "$n")"
+        dns_cluster_running "$n" true
     done
 }
 
 @test "a Procfile web: bin/server clusters (DNSCluster unset, dns)" {
     start_pair hello-rel 8
     clustered "Procfile web: bin/server" 8 9
+    dns_cluster_running 8 false
 }
 
 @test "bin/hello daemon clusters and the instance stays up (PHX_SERVER set by the app env, dns)" {
