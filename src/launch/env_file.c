@@ -61,17 +61,14 @@ int launch_render_env_file(const struct launch_plan *plan, struct strbuf *out)
         if (launch_run_path(vm_args, sizeof vm_args, plan->run_dir, RUN_FILE_VM_ARGS) != 0)
             return -1;
         rc |= append_export(out, "VMARGS_PATH", vm_args);
-        /* Not for the app: relx would add a second -erl_epmd_port, and a VM given the flag
-         * twice ignores it (the node then listens on a random port). In other shells it
-         * lets relx's ping/rpc/eval reach the epmd-less node through erl_call. With TLS,
-         * erl_call (a C node in clear text) cannot: USE_NODETOOL makes relx use a BEAM,
-         * which reads guest.args (so no ERL_DIST_PORT: its -erl_epmd_port would be the
-         * second). */
+        /* Never ERL_DIST_PORT: relx would add its own -erl_epmd_port to the one in node.args
+         * or guest.args, and a VM given the flag twice ignores it (the app node then listens
+         * on a random port; remote_console finds no node). In other shells (epmd-less or
+         * TLS) USE_NODETOOL makes relx's ping/rpc/eval use a BEAM, which reads guest.args,
+         * instead of erl_call, which would need ERL_DIST_PORT (and speaks no TLS). */
         bool tls = plan->tls != NULL && plan->tls->outcome == TLS_OUTCOME_ON;
-        if (!plan->launcher && tls)
+        if (!plan->launcher && (tls || !plan->cfg->epmd))
             rc |= append_export(out, "USE_NODETOOL", "1");
-        else if (!plan->launcher && !plan->cfg->epmd)
-            rc |= strbuf_appendf(out, "export ERL_DIST_PORT='%d'\n", plan->cfg->dist_port);
     }
     return rc ? -1 : 0;
 }

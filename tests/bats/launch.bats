@@ -269,13 +269,26 @@ assert_app_env_guests_do_not_collide() {
     [ "${#lines[@]}" -eq 1 ]
 }
 
-@test "relx's bin/app ping from a cf ssh shell reaches the epmd-less app" {
+@test "relx's bin/app ping, rpc and remote_console from a cf ssh shell reach the epmd-less app" {
     droplet_for relx-app compile-only
     launch_instance web0 --ip 127.0.0.9 --app-name relx-app
     wait_for_node relx-app@127.0.0.9 "$(droplet_cookie)"
     run ssh_run "_build/prod/rel/relx_app/bin/relx_app ping" --ip 127.0.0.9 --app-name relx-app
     [ "$status" -eq 0 ]
     [ "${lines[-1]}" = pong ]
+    run ssh_run "_build/prod/rel/relx_app/bin/relx_app rpc erlang node" --ip 127.0.0.9 --app-name relx-app
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = "'relx-app@127.0.0.9'" ]
+    ssh_terminal_start --ip 127.0.0.9 --app-name relx-app
+    ssh_terminal_type_after 1 'ssh> ' $'_build/prod/rel/relx_app/bin/relx_app remote_console\n'
+    ssh_terminal_type_after 1 '(relx-app@127.0.0.9)1> ' $'io:format("remsh on ~p~n", [node()]).\n'
+    # Ctrl-G q leaves the remote shell; the app's node runs on.
+    ssh_terminal_type_after 1 '(relx-app@127.0.0.9)2> ' $'\a'
+    ssh_terminal_type_after 1 ' --> ' $'q\n'
+    ssh_terminal_end 2
+    [[ "$output" == *"remsh on 'relx-app@127.0.0.9'"* ]]
+    run probe_rpc relx-app@127.0.0.9 erlang node '[]'
+    [ "$output" = "'relx-app@127.0.0.9'" ]
 }
 
 @test "without discovery, once the app node is up a BEAM started with the app's environment gets the guest flags" {
@@ -426,7 +439,11 @@ assert_app_env_guests_do_not_collide() {
     [[ "$output" != *RELEASE_COOKIE* ]]
     [[ "$output" != *"$(droplet_cookie)"* ]]
     [ "$(stat -c %a "$root/tmp/erlang-cluster")" = 700 ]
-    grep -qx -- '-name erl-app@127.0.0.30' "$root/tmp/erlang-cluster/node.args"
+    # No -name: the boot expression names the server BEAM only (pre-steps stay unnamed).
+    grep -qF 'net_kernel:start([list_to_atom("erl-app@127.0.0.30"), longnames])' \
+        "$root/tmp/erlang-cluster/node.args"
+    run grep -c -- '^-s\?name' "$root/tmp/erlang-cluster/node.args"
+    [ "$output" = 0 ]
     grep -qx -- '-dist_listen false' "$root/tmp/erlang-cluster/guest.args"
     run grep -c -- '-name' "$root/tmp/erlang-cluster/guest.args"
     [ "$output" = 0 ]

@@ -52,6 +52,17 @@ start_dns_pair() {
     start_pair "$1" --route "$DNS_ROUTE" --env ERLANG_CLUSTER_DISCOVERY=dns
 }
 
+processes_in() {
+    local pid
+    for pid in $(ip netns pids "$(foundation_ns "$1")"); do
+        printf '[%s] ' "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
+    done
+}
+
+no_process_in() {
+    [ -z "$(ip netns pids "$(foundation_ns "$1")")" ]
+}
+
 instance_log() {
     printf '%s.log\n' "$(e2e_instance_root "$1")"
 }
@@ -116,7 +127,7 @@ assert_server_meshed() {
         run grep -c 'is up' "$(instance_log "$n")"
         [ "$output" = 0 ]
         # Nothing of the instance stays behind: no BEAM, no agent.
-        foundation_wait 10 "instance $n's processes to end" \
-            test -z "$(ip netns pids "$(foundation_ns "$n")")"
+        foundation_wait 30 "instance $n's processes to end" no_process_in "$n" ||
+            e2e_fail "still running in instance $n: $(processes_in "$n")"
     done
 }

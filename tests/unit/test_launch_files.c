@@ -86,7 +86,10 @@ static void the_env_file_exports_every_value_as_one_unexpanded_word(void **state
     strbuf_release(&out);
 }
 
-static void a_relx_guest_shell_gets_the_dist_port_without_epmd(void **state)
+/* Epmd-less, a relx guest shell uses nodetool (a BEAM reading guest.args) and never gets
+ * ERL_DIST_PORT: relx would turn it into a second -erl_epmd_port, which remote_console's VM
+ * would then ignore. */
+static void a_relx_guest_shell_without_epmd_uses_nodetool_without_the_dist_port(void **state)
 {
     (void)state;
     struct config cfg = {.epmd = false, .dist_port = 9123};
@@ -98,11 +101,13 @@ static void a_relx_guest_shell_gets_the_dist_port_without_epmd(void **state)
     assert_non_null(strstr(strbuf_text(&out), "export ERL_AFLAGS='-args_file '\\''/run/"
                                               "guest.args'\\'''\n"));
     assert_non_null(strstr(strbuf_text(&out), "export VMARGS_PATH='/run/vm.args'\n"));
-    assert_non_null(strstr(strbuf_text(&out), "export ERL_DIST_PORT='9123'\n"));
+    assert_non_null(strstr(strbuf_text(&out), "export USE_NODETOOL='1'\n"));
+    assert_null(strstr(strbuf_text(&out), "ERL_DIST_PORT"));
     strbuf_release(&out);
     plan.launcher = true; /* relx adds its own -erl_epmd_port for the app */
     assert_int_equal(launch_render_env_file(&plan, &out), 0);
     assert_null(strstr(strbuf_text(&out), "ERL_DIST_PORT"));
+    assert_null(strstr(strbuf_text(&out), "USE_NODETOOL"));
     strbuf_release(&out);
 }
 
@@ -275,7 +280,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             relx_vm_args_come_from_vmargs_path_or_the_release_version, setup, teardown),
         cmocka_unit_test(the_env_file_exports_every_value_as_one_unexpanded_word),
-        cmocka_unit_test(a_relx_guest_shell_gets_the_dist_port_without_epmd),
+        cmocka_unit_test(a_relx_guest_shell_without_epmd_uses_nodetool_without_the_dist_port),
         cmocka_unit_test(a_relx_guest_shell_with_tls_uses_nodetool_without_the_dist_port),
         cmocka_unit_test_setup_teardown(
             the_staged_cookie_is_used_when_none_is_given_at_run_time, setup, teardown),
