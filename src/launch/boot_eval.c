@@ -2,10 +2,12 @@
 
 /* Kept to one line without a ' (erlexec reads it inside single quotes) nor a backslash.
  * Every variable starts with Ecb so that no binding can clash with anything. */
+/* An escript (rebar3, …) boots no_dot_erlang: never the server. */
 #define SERVER_TEST                                                                         \
     "EcbPlain = init:get_plain_arguments(), "                                               \
-    "code:which(elixir) =:= non_existing orelse lists:member(\"--no-halt\", EcbPlain) "    \
-    "orelse lists:member(\"phx.server\", EcbPlain)"
+    "init:get_argument(boot) =/= {ok, [[\"no_dot_erlang\"]]} andalso "                      \
+    "(code:which(elixir) =:= non_existing orelse lists:member(\"--no-halt\", EcbPlain) "   \
+    "orelse lists:member(\"phx.server\", EcbPlain))"
 
 /* erl starts epmd itself only for a -name given on its command line. */
 #define START_EPMD                                                                          \

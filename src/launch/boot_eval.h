@@ -12,7 +12,8 @@
 /* Appends one args-file line `-eval '…'` that, in a BEAM not yet alive, starts distribution
  * as node_name (longnames; with epmd it first starts epmd as erl would) when the BEAM is a
  * server: a plain erl BEAM (no Elixir on its code path), or an Elixir one whose command line
- * has --no-halt or phx.server. Any other Elixir BEAM is a pre-step and stays unnamed. The
+ * has --no-halt or phx.server. Any other Elixir BEAM, and any escript, is a pre-step and
+ * stays unnamed. The
  * expression never raises. node_name must be a valid name (basename@IP literal). Returns 0,
  * or -1 when out of memory. */
 int launch_append_boot_eval(const struct config *cfg, const char *node_name,

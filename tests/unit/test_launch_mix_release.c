@@ -102,6 +102,7 @@ static void the_boot_expression_names_the_server_only_and_starts_epmd_only_with_
     assert_non_null(strstr(text, "net_kernel:start([list_to_atom(\"app@10.0.0.1\"), longnames])"));
     assert_non_null(strstr(text, "\"--no-halt\""));
     assert_non_null(strstr(text, "\"phx.server\""));
+    assert_non_null(strstr(text, "\"no_dot_erlang\""));
     assert_null(strstr(text, "epmd\""));
     assert_ptr_equal(strchr(text + 7, '\''), text + strlen(text) - 2); /* only the closing one */
     assert_null(strchr(text, '\\'));
