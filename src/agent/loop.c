@@ -27,6 +27,7 @@
 #define NODE_WAIT_POLL_MS 10
 /* A TLS attempt that timed out may have met a clear-text node: looked at this often. */
 #define CLEAR_TEXT_CHECK_MS 10000
+#define OWNER_CHECK_MS 500 /* how often the wait looks whether the start command still runs */
 
 static int64_t min64(int64_t a, int64_t b)
 {
@@ -193,7 +194,11 @@ static bool try_app_node(struct loop_state *st)
     int64_t now = monotonic_ms();
     /* The launcher's shell runs the start command: pre-steps (migrations) first, then the
      * app. While it runs the node may still come; once it is gone, it never will. */
-    int owner = st->cfg->run_dir ? launch_claim_owner_state(st->cfg->run_dir) : -1;
+    if (st->cfg->run_dir && now - st->owner_checked_at >= OWNER_CHECK_MS) {
+        st->owner_state = launch_claim_owner_state(st->cfg->run_dir);
+        st->owner_checked_at = now;
+    }
+    int owner = st->cfg->run_dir ? st->owner_state : -1;
     if (owner == 0) {
         stop(st, now, "the start command ended before the app node came up");
         return false;
@@ -356,6 +361,8 @@ int agent_loop_run(const struct loop_settings *cfg, struct registry_backend *reg
     int64_t start = monotonic_ms();
     st.node_deadline = start + (int64_t)cfg->node_wait_s * 1000;
     st.node_wait_logged_at = start;
+    st.owner_state = -1;
+    st.owner_checked_at = start - OWNER_CHECK_MS; /* the first wait looks at once */
     LOG_INFO(log, "waiting for app node %s (up to %d s)", cfg->node_name, cfg->node_wait_s);
     write_status(&st);
 

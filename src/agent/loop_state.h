@@ -47,6 +47,8 @@ struct loop_state {
     unsigned verify_failures;   /* peers that failed our handshake since the last warning */
     int64_t node_wait_logged_at;
     bool node_wait_extended; /* past node_deadline while the start command still runs */
+    int owner_state;         /* launch_claim_owner_state, looked at every OWNER_CHECK_MS */
+    int64_t owner_checked_at;
     const char *state_name;
     int64_t node_deadline;  /* the app node must be up by then */
     int64_t heal_at;        /* next probe of the missing peers (loop_heal.c) */
