@@ -149,10 +149,12 @@ dns_cluster_running() {
     dns_cluster_running 8 false
 }
 
-@test "bin/hello daemon clusters and the instance stays up (PHX_SERVER set by the app env, dns)" {
-    start_pair hello-rel 10 --start-command "bin/hello daemon" --env PHX_SERVER=true
+@test "bin/hello daemon with a foreground process after it clusters and the instance stays up (PHX_SERVER set by the app env, dns)" {
+    # The platform ends a container whose start command has returned, with or without this
+    # buildpack: a daemonised release on Cloud Foundry needs a foreground process after it.
+    start_pair hello-rel 10 --start-command "bin/hello daemon && exec sleep infinity" \
+        --env PHX_SERVER=true
     clustered "bin/hello daemon" 10 11
-    # The platform ends a container whose start command has returned.
     e2e_instance_running 10
     e2e_instance_running 11
 }
