@@ -261,11 +261,12 @@ static void scan_env_sh(struct scan *s, const char *path, const char *text)
             continue;
         }
         const char *t = line + strspn(line, " \t");
+        int before = s->found->fatal; /* one finding a line: the flag, else what it does */
         for (size_t i = 0; *t != '#' && i < sizeof guarded_flags / sizeof *guarded_flags; i++)
             if (guard_text_has_flag(t, guarded_flags[i]))
                 note(s->found->first_fatal, &s->found->fatal, FATAL_FMT, path,
                      guarded_flags[i], "", fix);
-        if (kind == ENV_SH_UNPROVABLE)
+        if (kind == ENV_SH_UNPROVABLE && s->found->fatal == before)
             fatal(s, "%s line %d %s: with ERLANG_CLUSTER_TLS the cluster must know every flag "
                   "the app's BEAM gets, and a shell script's result cannot be proved from its "
                   "text, so the app starts unclustered. In rel/env.sh.eex only append literal "
