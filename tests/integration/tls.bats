@@ -367,10 +367,14 @@ start_beam_tls_with_bursty_rex() {
     for _ in $(seq 1 25); do
         wait_until 30 has_agent_cnode 1
         previous=$(agent_cnode 1)
+        echo "$previous" >>"$SANDBOX/agent-names"
         touch "$SANDBOX/reload1"
         changed() { has_agent_cnode 1 && [[ $(agent_cnode 1) != "$previous" ]]; }
         wait_until 30 changed
     done
+    # 25 reconnections, and the node met at most the fixed set of eight agent names (each an
+    # atom it keeps).
+    (($(sort -u "$SANDBOX/agent-names" | wc -l) <= 8))
     # The refusing peer was probed over TLS along the way (its probes follow the peer backoff,
     # and under valgrind a handshake can outlast a probe's timeout: give it a few more).
     wait_until 150 log_has 1 "$CLUSTER@127.0.0.3 refused at the TLS layer" ||
