@@ -6,6 +6,9 @@
 %%               acknowledged by a small message), in MB/s (10^6 bytes) and the CPU time both
 %%               VMs spent on it (statistics(runtime): every thread of the VM)
 %% Prints one TSV line per figure: "figure<TAB>size<TAB>value" (and "mem<TAB>..." lines).
+%% TLS_DIST_BENCH_CPU_PIDS="PID_A PID_B" (optional): OS processes that carry this pair's
+%% traffic besides the VMs (bench/tls-dist's relays), their CPU time added to the VMs':
+%% both to cpu_ms_per_mb, the first to setup_cpu_ms_dialler.
 %%
 %%   erl ... -s tls_dist_bench main SETTLE_MS LAT_1K LAT_1M STREAM_1K STREAM_1M WIN_1K WIN_1M PEER...
 %%
@@ -48,7 +51,7 @@ main([SettleMs, Lat1K, Lat1M, Stream1K, Stream1M, Win1K, Win1M | Peers]) ->
 mesh(Peers) ->
     [true = net_kernel:connect_node(P) || P <- Peers],
     All = lists:sort([node() | Peers]),
-    Deadline = erlang:monotonic_time(millisecond) + 30000,
+    Deadline = erlang:monotonic_time(millisecond) + 60000,
     wait_mesh(All, Deadline).
 
 wait_mesh(All, Deadline) ->
@@ -125,16 +128,24 @@ throughput(B, Size, N, Window) ->
     stream(Sink, Bin, max(Window, N div 10), Window),                     % warm-up
     {_, _} = statistics(runtime),
     {RemoteCpu0, _} = rpc:call(B, erlang, statistics, [runtime], 10000),
+    Extra0 = extra_cpu_ms(all),
     T0 = erlang:monotonic_time(microsecond),
     stream(Sink, Bin, N, Window),
     Us = erlang:monotonic_time(microsecond) - T0,
     {_, LocalCpu} = statistics(runtime),
     {RemoteCpu1, _} = rpc:call(B, erlang, statistics, [runtime], 10000),
+    Extra = extra_cpu_ms(all) - Extra0,
     Sink ! stop,
     Bytes = N * Size,
     io:format("throughput_mb_s\t~B\t~.2f~n", [Size, Bytes / Us]),
     io:format("messages_per_s\t~B\t~B~n", [Size, round(N * 1.0e6 / Us)]),
-    io:format("cpu_ms_per_mb\t~B\t~.2f~n", [Size, (LocalCpu + RemoteCpu1 - RemoteCpu0) / (Bytes / 1.0e6)]).
+    io:format("cpu_ms_per_mb\t~B\t~.2f~n", [Size, (LocalCpu + RemoteCpu1 - RemoteCpu0 + Extra) / (Bytes / 1.0e6)]).
+
+%% The CPU time (ms, 10 ms ticks) of the processes in TLS_DIST_BENCH_CPU_PIDS: all, or the first.
+extra_cpu_ms(Which) ->
+    Pids = string:lexemes(os:getenv("TLS_DIST_BENCH_CPU_PIDS", ""), " "),
+    Chosen = case {Which, Pids} of {first, [P | _]} -> [P]; {first, []} -> []; {all, _} -> Pids end,
+    lists:sum([process_cpu_ms("/proc/" ++ P ++ "/stat") || P <- Chosen]).
 
 %% N messages to Sink, at most Window unacknowledged.
 stream(Sink, Bin, N, Window) ->
@@ -173,6 +184,15 @@ sockets([CertFile, KeyFile, MbAtom]) ->
         spawn_link(fun() -> {ok, S} = gen_tcp:accept(TL), drain(fun gen_tcp:recv/2, S, Mb * ?MB), Parent ! drained end),
         {ok, T} = gen_tcp:connect({127, 0, 0, 1}, TPort, [binary, {active, false}]),
         socket_figure("tcp_socket", fun() -> ok = gen_tcp:send(T, Bin) end, Drained, Mb),
+        %% The same TLS socket with a 64 KB user-level buffer (inet's default: 1460 bytes) on
+        %% both sides: the accepted socket inherits the listen socket's.
+        {ok, BL} = ssl:listen(0, [{certfile, atom_to_list(CertFile)}, {keyfile, atom_to_list(KeyFile)},
+                                  {buffer, 65536} | Tls]),
+        {ok, {_, BPort}} = ssl:sockname(BL),
+        spawn_link(fun() -> {ok, S0} = ssl:transport_accept(BL), {ok, S} = ssl:handshake(S0),
+                            drain(fun ssl:recv/2, S, Mb * ?MB), Parent ! drained end),
+        {ok, BC} = ssl:connect({127, 0, 0, 1}, BPort, [{buffer, 65536} | Tls]),
+        socket_figure(io_lib:format("ssl_socket_~s_buffer_64k", [Cipher]), fun() -> ok = ssl:send(BC, Bin) end, Drained, Mb),
         Key = crypto:strong_rand_bytes(32),
         Iv = crypto:strong_rand_bytes(12),
         socket_figure("crypto_aes_256_gcm",
@@ -204,9 +224,9 @@ drain(Recv, S, Left) ->
 setups([Peer, NAtom]) ->
     N = list_to_integer(atom_to_list(NAtom)),
     try
-        Cpu0 = process_cpu_ms(),
+        Cpu0 = process_cpu_ms("/proc/self/stat") + extra_cpu_ms(first),
         Samples = lists:sort([setup(Peer) || _ <- lists:seq(1, N)]),
-        Cpu = process_cpu_ms() - Cpu0,
+        Cpu = process_cpu_ms("/proc/self/stat") + extra_cpu_ms(first) - Cpu0,
         io:format("setup_median_us\t0\t~B~n", [percentile(Samples, 50)]),
         io:format("setup_p95_us\t0\t~B~n", [percentile(Samples, 95)]),
         io:format("setup_cpu_ms_dialler\t0\t~.2f~n", [Cpu / N]),
@@ -216,10 +236,10 @@ setups([Peer, NAtom]) ->
         halt(1)
     end.
 
-%% This OS process's utime + stime (/proc/self/stat, in clock ticks of 10 ms), in ms: every
+%% An OS process's utime + stime (/proc/PID/stat, in clock ticks of 10 ms), in ms: every
 %% thread, dirty schedulers included.
-process_cpu_ms() ->
-    {ok, Stat} = file:read_file("/proc/self/stat"),
+process_cpu_ms(StatFile) ->
+    {ok, Stat} = file:read_file(StatFile),
     [_, AfterComm] = binary:split(Stat, <<") ">>),
     Fields = binary:split(AfterComm, <<" ">>, [global]),
     (binary_to_integer(lists:nth(12, Fields)) + binary_to_integer(lists:nth(13, Fields))) * 10.

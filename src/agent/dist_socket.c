@@ -113,6 +113,7 @@ static int cb_socket(void **ctx, void *setup_ctx)
     setup->live = c;
     setup->error[0] = '\0';
     setup->refusal = DIST_REFUSED_NOT;
+    setup->reached = false;
     setup->peer_name[0] = '\0';
     *ctx = c;
     return 0;
@@ -171,8 +172,11 @@ static int cb_connect(void *ctx, void *addr, int len, unsigned tmo)
                 rc = errno;
         }
     }
-    if (rc != 0 || c->setup->tls == NULL)
+    if (rc != 0)
         return rc;
+    c->setup->reached = true;
+    if (c->setup->tls == NULL)
+        return 0;
     return dist_tls_handshake(c, sin, deadline);
 }
 

@@ -40,6 +40,7 @@ struct dist_socket_setup {
     const struct tls_identity *tls;
     struct dist_connection *live; /* open connections, for dist_socket_pending */
     enum dist_refusal refusal;    /* of the last connection attempt */
+    bool reached;                 /* the last attempt's TCP connection was made */
     char error[256];              /* why the last attempt failed in TLS, "" if it did not */
     /* The name the peer gave in the last connection's handshake (its challenge), "" when
      * none was read. ei does not compare it with the name dialled: callers must. */

@@ -18,6 +18,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* The C node names of the agent's own connections to its app node. */
+#define NODE_NAMES 8
+
 int erlang_node_init(struct erlang_node *node, const char *target, int port, bool epmd,
                      const char *cookie, char *err, size_t errlen)
 {
@@ -132,13 +135,16 @@ static int connect_with(struct erlang_node *node, const struct tls_identity *tls
 {
     if (node->fd >= 0)
         return 0;
-    /* A fresh name per connection: the node may not have noticed the last one is gone. */
+    /* Every name we dial with becomes a permanent atom in the node: names come from a small
+     * fixed set, taken in turn, so reconnecting never grows its atom table beyond it, and the
+     * name just used (the node may not have noticed that connection is gone) waits its turn. */
+    static unsigned names;
     uint32_t nonce = 0;
     if (getrandom(&nonce, sizeof nonce, GRND_NONBLOCK) != (ssize_t)sizeof nonce)
         nonce = (uint32_t)monotonic_ms();
     char alive[64], full[MAXNODELEN];
-    snprintf(alive, sizeof alive, "erlang-cluster-agent-%ld-%u-%08x", (long)getpid(),
-             ++node->connects, nonce);
+    ++node->connects;
+    snprintf(alive, sizeof alive, "erlang-cluster-agent-node-%u", names++ % NODE_NAMES);
     snprintf(full, sizeof full, "%s@%s", alive, node->host);
     /* No connection is open (fd < 0), so the setup holds none: set it afresh. */
     dist_socket_setup_init(&node->sock, tls);
@@ -189,6 +195,11 @@ int erlang_node_connect_clear(struct erlang_node *node, unsigned timeout_ms, cha
                               size_t errlen)
 {
     return connect_with(node, NULL, timeout_ms, err, errlen);
+}
+
+bool erlang_node_attempt_reached(const struct erlang_node *node)
+{
+    return node->sock.reached;
 }
 
 bool erlang_node_port_listening(const struct erlang_node *node, unsigned timeout_ms)

@@ -32,7 +32,7 @@ struct erlang_node {
     int port;            /* its distribution port (epmd-less) */
     bool epmd;           /* look the port up through epmd instead */
     char *cookie;        /* secret */
-    unsigned connects;   /* for a fresh C node name on every connection */
+    unsigned connects;   /* connections attempted: a fresh creation for each */
     int stop_fd;         /* readable means "stop waiting" (the loop's signalfd); -1: none */
     bool tls;            /* TLS distribution with tls_identity (erlang_node_use_tls) */
     struct tls_identity tls_identity;
@@ -65,6 +65,10 @@ void erlang_node_use_tls(struct erlang_node *node, struct tls_identity *id);
  * is closed again). Unlike a port nobody listens on, that stays so until the node restarts. */
 #define ERLANG_NODE_REFUSED (-4)
 int erlang_node_connect(struct erlang_node *node, unsigned timeout_ms, char *err, size_t errlen);
+
+/* The last failed connection attempt got as far as a TCP connection: something listens
+ * there, whatever it did next (closed it, refused us at the TLS layer, did not answer). */
+bool erlang_node_attempt_reached(const struct erlang_node *node);
 
 /* Whether something listens on the node's port (epmd-less), by a bare TCP connection that
  * the node does not log: how a refusing node is seen to go away without dialling it. True

@@ -118,8 +118,11 @@ oom:
     return -1;
 }
 
-int erlang_node_stop_distribution(struct erlang_node *node, unsigned timeout_ms, char *err,
-                                  size_t errlen)
+/* erlang:spawn(supervisor, terminate_child, [kernel_sup, Child]): net_kernel:stop()
+ * refuses a node started with -name, this does not. Spawned, so the answer comes back
+ * before our connection goes down with the rest. */
+static int spawn_terminate(struct erlang_node *node, const char *child, unsigned timeout_ms,
+                           char *err, size_t errlen)
 {
     ei_x_buff args, reply;
     if (ei_x_new(&args) < 0)
@@ -129,13 +132,10 @@ int erlang_node_stop_distribution(struct erlang_node *node, unsigned timeout_ms,
         goto oom;
     }
     int rc = -1;
-    /* erlang:spawn(supervisor, terminate_child, [kernel_sup, net_sup]): net_kernel:stop()
-     * refuses a node started with -name, this does not. Spawned, so the answer comes back
-     * before our connection goes down with the rest. */
     if (ei_x_encode_list_header(&args, 3) < 0 || ei_x_encode_atom(&args, "supervisor") < 0 ||
         ei_x_encode_atom(&args, "terminate_child") < 0 ||
         ei_x_encode_list_header(&args, 2) < 0 || ei_x_encode_atom(&args, "kernel_sup") < 0 ||
-        ei_x_encode_atom(&args, "net_sup") < 0 || ei_x_encode_empty_list(&args) < 0 ||
+        ei_x_encode_atom(&args, child) < 0 || ei_x_encode_empty_list(&args) < 0 ||
         ei_x_encode_empty_list(&args) < 0) {
         snprintf(err, errlen, "out of memory");
         goto done;
@@ -156,9 +156,23 @@ int erlang_node_stop_distribution(struct erlang_node *node, unsigned timeout_ms,
 done:
     ei_x_free(&args);
     ei_x_free(&reply);
-    erlang_node_disconnect(node); /* it goes down with the distribution anyway */
     return rc;
 oom:
     snprintf(err, errlen, "out of memory");
     return -1;
+}
+
+int erlang_node_stop_distribution(struct erlang_node *node, unsigned timeout_ms, char *err,
+                                  size_t errlen)
+{
+    /* Started from the command line (-name) the distribution is kernel_sup's net_sup; started
+     * by net_kernel:start (the launch step's boot expression) it is net_sup_dynamic. Only one
+     * exists: the other call finds nothing, or no connection any more, which is fine. */
+    int rc = spawn_terminate(node, "net_sup", timeout_ms, err, errlen);
+    if (rc == 0 && erlang_node_connected(node)) {
+        char ignored[256];
+        (void)spawn_terminate(node, "net_sup_dynamic", timeout_ms, ignored, sizeof ignored);
+    }
+    erlang_node_disconnect(node); /* it goes down with the distribution anyway */
+    return rc;
 }

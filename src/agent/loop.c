@@ -25,8 +25,7 @@
 /* While waiting for the app node: a refused connection costs a socket and a connect(2), and
  * this bounds how long after its distribution accepts the first peer is dialled. */
 #define NODE_WAIT_POLL_MS 10
-/* A TLS attempt that timed out may have met a clear-text node: looked at this often. */
-#define CLEAR_TEXT_CHECK_MS 10000
+#define OWNER_CHECK_MS 500 /* how often the wait looks whether the start command still runs */
 
 static int64_t min64(int64_t a, int64_t b)
 {
@@ -184,16 +183,17 @@ static bool try_app_node(struct loop_state *st)
         }
         return true;
     }
-    if (rc == ERLANG_NODE_SLOW && monotonic_ms() >= st->clear_check_at) {
-        st->clear_check_at = monotonic_ms() + CLEAR_TEXT_CHECK_MS;
-        if (loop_catch_clear_text(st) < 0)
-            return stop_for_clear_text(st);
-    }
+    if (loop_clear_text_after_failure(st, false) < 0)
+        return stop_for_clear_text(st);
     note_error(st, NODE_ERR, "%s", err);
     int64_t now = monotonic_ms();
     /* The launcher's shell runs the start command: pre-steps (migrations) first, then the
      * app. While it runs the node may still come; once it is gone, it never will. */
-    int owner = st->cfg->run_dir ? launch_claim_owner_state(st->cfg->run_dir) : -1;
+    if (st->cfg->run_dir && now - st->owner_checked_at >= OWNER_CHECK_MS) {
+        st->owner_state = launch_claim_owner_state(st->cfg->run_dir);
+        st->owner_checked_at = now;
+    }
+    int owner = st->cfg->run_dir ? st->owner_state : -1;
     if (owner == 0) {
         stop(st, now, "the start command ended before the app node came up");
         return false;
@@ -205,6 +205,8 @@ static bool try_app_node(struct loop_state *st)
                      st->cfg->node_name, st->cfg->node_wait_s);
         st->node_wait_extended = true;
     } else if (now >= st->node_deadline) {
+        if (loop_clear_text_after_failure(st, true) < 0)
+            return stop_for_clear_text(st);
         LOG_ERROR(st->log, "app node %s did not come up within %d s: %s", st->cfg->node_name,
                   st->cfg->node_wait_s, err);
         st->exit_code = 1;
@@ -247,6 +249,8 @@ static bool tend_cluster(struct loop_state *st, bool *signalled)
     bool peer_due = peer_set_next_attempt(&st->peers) <= now;
     int checked = now >= st->check_at || peer_due ? loop_check_peers(st, now) : 0;
     if (checked < 0) {
+        if (st->clear_despite_tls)
+            return stop_for_clear_text(st);
         stop(st, monotonic_ms(), "app node gone");
         return false;
     }
@@ -297,7 +301,10 @@ static bool handle_node_input(struct loop_state *st)
     if (rc == 0)
         return true;
     note_error(st, NODE_ERR, "%s", err);
-    if (st->node_up && rc != ERLANG_NODE_SLOW) {
+    bool gone = st->node_up && rc != ERLANG_NODE_SLOW;
+    if (st->node_up && loop_clear_text_after_failure(st, gone) < 0)
+        return stop_for_clear_text(st);
+    if (gone) {
         LOG_INFO(st->log, "app node %s is gone (%s)", st->cfg->node_name, err);
         stop(st, lost_at, "app node gone");
         return false;
@@ -356,6 +363,8 @@ int agent_loop_run(const struct loop_settings *cfg, struct registry_backend *reg
     int64_t start = monotonic_ms();
     st.node_deadline = start + (int64_t)cfg->node_wait_s * 1000;
     st.node_wait_logged_at = start;
+    st.owner_state = -1;
+    st.owner_checked_at = start - OWNER_CHECK_MS; /* the first wait looks at once */
     LOG_INFO(log, "waiting for app node %s (up to %d s)", cfg->node_name, cfg->node_wait_s);
     write_status(&st);
 

@@ -1,7 +1,9 @@
 /* The run-time proof that a node set up for TLS distribution speaks TLS only, on every new
  * connection to it (node-up, and a reconnection, which may be a restarted node): a
  * clear-text handshake with the cookie must be refused, and the node's own -proto_dist must
- * be inet_tls alone. The launch step keeps a second -proto_dist out of the flags it knows
+ * be inet_tls alone. A TLS attempt that fails after its TCP connection was made (a
+ * clear-text node closes a TLS hello after its net_setuptime) is followed by that clear-text
+ * handshake too. The launch step keeps a second -proto_dist out of the flags it knows
  * of; this check does not depend on knowing them. A node that fails it gets its distribution
  * stopped, so that it is reachable by no one rather than in clear text. */
 #include "agent/loop_state.h"
@@ -11,6 +13,9 @@
 
 #define PROOF_TIMEOUT_MS 1000
 #define STOPPED_WITHIN_MS 3000
+/* After a failed TLS attempt the node is dialled in clear text at most this often: against
+ * a TLS node each look is one refused connection (a line in its log). */
+#define CLEAR_TEXT_CHECK_MS 5000
 
 static const char FIX[] =
     "a second -proto_dist (or -epmd_module) reached the node from the app's own emulator "
@@ -89,11 +94,12 @@ int loop_prove_tls(struct loop_state *st)
     return 0;
 }
 
-int loop_catch_clear_text(struct loop_state *st)
+/* Dials the node in clear text: -1 (stopped) when it lets our cookie in, else 0. */
+static int catch_clear_text(struct loop_state *st)
 {
     struct erlang_node *node = st->node;
     char err[512], flags[256] = "";
-    if (!node->tls || erlang_node_connect_clear(node, PROOF_TIMEOUT_MS, err, sizeof err) != 0)
+    if (erlang_node_connect_clear(node, PROOF_TIMEOUT_MS, err, sizeof err) != 0)
         return 0;
     /* Let in: a clear-text node with our cookie. Its own flags, for the fix. */
     char view_err[512];
@@ -108,4 +114,18 @@ int loop_catch_clear_text(struct loop_state *st)
              "speaks no TLS and accepted a clear-text handshake with the cookie, and runs "
              "-proto_dist %s", flags[0] ? flags : "(none: inet_tcp)");
     return clear_text_found(st, evidence);
+}
+
+int loop_clear_text_after_failure(struct loop_state *st, bool giving_up)
+{
+    /* A clear-text node closes a TLS hello after its net_setuptime, or lets it time out: a
+     * refusal at the TLS layer and a timeout both may be one. */
+    if (!st->node->tls || erlang_node_connected(st->node) ||
+        !erlang_node_attempt_reached(st->node))
+        return 0;
+    int64_t now = monotonic_ms();
+    if (!giving_up && now < st->clear_check_at)
+        return 0;
+    st->clear_check_at = now + CLEAR_TEXT_CHECK_MS;
+    return catch_clear_text(st);
 }

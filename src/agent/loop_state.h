@@ -47,6 +47,8 @@ struct loop_state {
     unsigned verify_failures;   /* peers that failed our handshake since the last warning */
     int64_t node_wait_logged_at;
     bool node_wait_extended; /* past node_deadline while the start command still runs */
+    int owner_state;         /* launch_claim_owner_state, looked at every OWNER_CHECK_MS */
+    int64_t owner_checked_at;
     const char *state_name;
     int64_t node_deadline;  /* the app node must be up by then */
     int64_t heal_at;        /* next probe of the missing peers (loop_heal.c) */
@@ -55,7 +57,7 @@ struct loop_state {
     int exit_code;          /* when the loop stops */
     unsigned proved_session;   /* node->sessions when TLS was last proved (loop_proof.c) */
     bool clear_despite_tls;    /* the node ran clear text with TLS on: stopped */
-    int64_t clear_check_at;    /* next look for a clear-text node after a TLS timeout */
+    int64_t clear_check_at;    /* next look for a clear-text node after a failed TLS attempt */
     int64_t refused_retry_at;  /* a refusing node is dialled again then */
     unsigned node_refusals;    /* refused attempts in a row while waiting for the node */
     char node_refusal_said[1024]; /* the refusal last logged, so each is said once */
@@ -86,7 +88,7 @@ bool loop_registry_step(struct loop_state *st, int64_t now);
 bool loop_registry_discover(struct loop_state *st);
 
 /* Looks at nodes() and starts connections to due peers (loop_peers.c). Returns -1 when the
- * app node is gone, 1 when a stop signal cut an rpc short (the signal is still unread),
+ * app node is gone (or, st->clear_despite_tls set, was found running clear text), 1 when a stop signal cut an rpc short (the signal is still unread),
  * else 0. */
 int loop_check_peers(struct loop_state *st, int64_t now);
 
@@ -135,9 +137,12 @@ bool loop_node_refusal_holds(struct loop_state *st, int64_t now);
  * stopped, and the loop must stop too. */
 int loop_prove_tls(struct loop_state *st);
 
-/* A TLS attempt at the app node timed out: something answered without TLS. Returns -1
- * when it is a clear-text node that lets in our cookie (stopped as above), else 0. */
-int loop_catch_clear_text(struct loop_state *st);
+/* A TLS attempt at the app node failed after its TCP connection was made (it timed out,
+ * was closed, refused at the TLS layer or otherwise): what listens there may speak clear
+ * text. Looks with a clear-text handshake, at most every few seconds unless giving_up (the
+ * loop is about to give the node up). Returns -1 when it is a clear-text node that lets in
+ * our cookie (stopped as above, st->clear_despite_tls set), else 0. */
+int loop_clear_text_after_failure(struct loop_state *st, bool giving_up);
 
 /* The connection to the app node, if any, is proved (or TLS is off): peers may be dialled. */
 static inline bool loop_node_proved(const struct loop_state *st)

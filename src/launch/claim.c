@@ -37,7 +37,8 @@ int launch_release_name_claim(const char *run_dir, char *err, size_t errlen)
 }
 
 /* Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. It
- * tells a live claim owner from an unrelated process that was given the same PID later. */
+ * tells a live claim owner from an unrelated process that was given the same PID later.
+ * A zombie (field 3 is Z: it has exited, its parent has not reaped it yet) counts as gone. */
 static int process_start_time(pid_t pid, unsigned long long *start)
 {
     char path[64], *text = NULL, ignored[256];
@@ -46,6 +47,10 @@ static int process_start_time(pid_t pid, unsigned long long *start)
         return -1;
     /* The command name (field 2) may hold blanks and parentheses: count after the last ')'. */
     const char *p = strrchr(text, ')');
+    if (p != NULL && p[1] == ' ' && p[2] == 'Z') {
+        free(text);
+        return -1;
+    }
     int field = 2;
     while (p != NULL && *p && field < 22) {
         p = strchr(p + 1, ' ');

@@ -2,15 +2,16 @@
 
 #include "common/env.h"
 #include "common/error.h"
-#include "common/fsutil.h"
+#include "launch/env_sh_scan.h"
+#include "launch/guard_source.h"
 #include "launch/relx_vm_args.h"
 
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define ARGS_FILE_MAX (256 * 1024)
 
 static const char *const guarded_flags[] = {"-proto_dist", "-ssl_dist_optfile", "-epmd_module",
                                             "-erl_epmd_port"};
@@ -113,14 +114,27 @@ struct findings {
 struct scan {
     const struct flag_guard_input *in;
     struct findings *found;
-    int rc; /* -1 once out of memory */
+    char base_dir[PATH_MAX]; /* the cwd erlexec resolves a relative -args_file from */
+    int rc;                  /* -1 once out of memory */
 };
 
 static void note(char *first, int *count, const char *fmt, const char *where, const char *flag,
                  const char *value, const char *fix)
 {
-    if ((*count)++ == 0)
-        snprintf(first, FLAG_GUARD_LINE_MAX, fmt, where, flag, value, fix);
+    /* A line cut short still says where and what first. */
+    if ((*count)++ == 0 && snprintf(first, FLAG_GUARD_LINE_MAX, fmt, where, flag, value, fix) < 0)
+        first[0] = '\0';
+}
+
+/* A finding that leaves the app unclustered, in words of its own. */
+__attribute__((format(printf, 2, 3))) static void fatal(struct scan *s, const char *fmt, ...)
+{
+    if (s->found->fatal++ > 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->found->first_fatal, FLAG_GUARD_LINE_MAX, fmt, ap);
+    va_end(ap);
 }
 
 #define FATAL_FMT                                                                                 \
@@ -131,6 +145,11 @@ static void note(char *first, int *count, const char *fmt, const char *where, co
     "%s has %s%s: taken out for this start, because with ERLANG_CLUSTER_TLS the cluster sets "    \
     "the distribution flags itself (given twice, OTP runs distribution in clear text or "         \
     "ignores the flag). %s"
+#define UNREAD_FMT                                                                                \
+    "%s names -args_file %s, which the cluster cannot read to the end (%s); with "                \
+    "ERLANG_CLUSTER_TLS every flag the app's BEAM gets must be checked, so the app starts "       \
+    "unclustered. Make it a readable regular file of at most %d KiB, at most %d -args_file "      \
+    "deep, or remove that -args_file."
 
 static bool our_own_file(const struct scan *s, const char *path)
 {
@@ -141,15 +160,38 @@ static bool our_own_file(const struct scan *s, const char *path)
 static void scan_text(struct scan *s, const char *text, bool in_file, const char *where,
                       bool removable, const char *fix, int depth);
 
-/* An -args_file a source names: its flags cannot be taken out of a copy we make. */
-static void scan_args_file(struct scan *s, const char *path, int depth)
+/* A path as erlexec opens it: a relative one from the directory the BEAM starts in. */
+static int resolve(const struct scan *s, const char *name, char *buf, size_t buflen)
 {
-    if (depth > FLAG_GUARD_ARGS_FILE_DEPTH || our_own_file(s, path))
+    int n = name[0] == '/' ? snprintf(buf, buflen, "%s", name)
+                           : snprintf(buf, buflen, "%s/%s", s->base_dir, name);
+    return n < 0 || (size_t)n >= buflen ? -1 : 0;
+}
+
+/* An -args_file a source (where) names: its flags cannot be taken out of a copy we make, and
+ * one we cannot read to the end could hold any flag. A relative path is erlexec's: from the
+ * directory the BEAM starts in. */
+static void scan_args_file(struct scan *s, const char *where, const char *name, int depth)
+{
+    char path[PATH_MAX], why[128];
+    if (resolve(s, name, path, sizeof path) != 0) {
+        fatal(s, UNREAD_FMT, where, name, "path too long", GUARD_ARGS_FILE_MAX / 1024,
+              FLAG_GUARD_ARGS_FILE_DEPTH);
         return;
-    char *text = NULL, ignored[256];
-    /* A file that is not there stops erlexec before any distribution starts. */
-    if (fs_read_file(path, ARGS_FILE_MAX, &text, NULL, ignored, sizeof ignored) != 0)
+    }
+    if (our_own_file(s, path))
         return;
+    if (depth > FLAG_GUARD_ARGS_FILE_DEPTH) {
+        fatal(s, UNREAD_FMT, where, path, "nested deeper than the limit", GUARD_ARGS_FILE_MAX / 1024,
+              FLAG_GUARD_ARGS_FILE_DEPTH);
+        return;
+    }
+    char *text = NULL;
+    if (guard_read_args_file(path, &text, why, sizeof why) != 0) {
+        fatal(s, UNREAD_FMT, where, path, why, GUARD_ARGS_FILE_MAX / 1024,
+              FLAG_GUARD_ARGS_FILE_DEPTH);
+        return;
+    }
     char fix[PATH_MAX + 64];
     snprintf(fix, sizeof fix, "Remove it from %s.", path);
     scan_text(s, text, true, path, false, fix, depth + 1);
@@ -166,7 +208,7 @@ static void scan_text(struct scan *s, const char *text, bool in_file, const char
         const char *w = strbuf_text(&word);
         if (args_file_next) {
             args_file_next = false;
-            scan_args_file(s, w, depth);
+            scan_args_file(s, where, w, depth);
         }
         if (strcmp(w, "-args_file") == 0) {
             args_file_next = true;
@@ -188,59 +230,69 @@ static void scan_text(struct scan *s, const char *text, bool in_file, const char
     strbuf_release(&word);
 }
 
-/* A word in env.sh's text is a flag when blanks, quotes or '=' surround it. */
-static bool shell_text_has_flag(const char *line, const char *flag)
-{
-    size_t n = strlen(flag);
-    for (const char *p = strstr(line, flag); p; p = strstr(p + 1, flag)) {
-        bool left = p == line || strchr(" \t\"'=", p[-1]) != NULL;
-        bool right = p[n] == '\0' || strchr(" \t\"'\n\r;", p[n]) != NULL;
-        if (left && right)
-            return true;
-    }
-    return false;
-}
-
-/* A Mix release's env.sh: the script sources it, so it may export any flag variable (or
- * replace ERL_AFLAGS, which drops our -args_file and with it our -proto_dist). */
+/* A Mix release's env.sh: the script sources it, so what it does to the flag variables, or a
+ * file it sources, decides the BEAM's flags. Lines the text scan cannot prove harmless
+ * (env_sh_scan.h) leave the app unclustered; the one provable append has its words read. */
 static void scan_env_sh(struct scan *s, const char *path, const char *text)
 {
     const char *fix = "Remove it from rel/env.sh.eex and push again.";
-    for (const char *line = text; *line;) {
-        const char *nl = strchr(line, '\n');
-        size_t len = nl ? (size_t)(nl - line) : strlen(line);
-        char buf[1024];
-        snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), line);
-        const char *t = buf + strspn(buf, " \t");
-        if (*t != '#') {
-            for (size_t i = 0; i < sizeof guarded_flags / sizeof *guarded_flags; i++)
-                if (shell_text_has_flag(t, guarded_flags[i]))
-                    note(s->found->first_fatal, &s->found->fatal, FATAL_FMT, path,
-                         guarded_flags[i], "", fix);
-            const char *assign = strstr(t, "ERL_AFLAGS=");
-            bool replaced = assign && (assign == t || strchr(" \t", assign[-1])) &&
-                            strstr(assign, "$ERL_AFLAGS") == NULL &&
-                            strstr(assign, "${ERL_AFLAGS") == NULL;
-            bool unset = strncmp(t, "unset ", 6) == 0 && shell_text_has_flag(t, "ERL_AFLAGS");
-            if (replaced || unset)
-                note(s->found->first_fatal, &s->found->fatal,
-                     "%s replaces %s%s without keeping $ERL_AFLAGS, which drops the cluster's "
-                     "-proto_dist inet_tls (the node would speak clear text); the app starts "
-                     "unclustered. %s",
-                     path, "ERL_AFLAGS", "", "Append to it instead: "
-                     "export ERL_AFLAGS=\"$ERL_AFLAGS ...\" in rel/env.sh.eex.");
-        }
-        line += len + (nl ? 1 : 0);
+    char *joined = env_sh_join_lines(text);
+    if (joined == NULL) {
+        s->rc = -1;
+        return;
     }
+    int number = 0;
+    for (char *line = joined, *nl; line; line = nl ? nl + 1 : NULL) {
+        number++;
+        if ((nl = strchr(line, '\n')) != NULL)
+            *nl = '\0';
+        const char *words = NULL;
+        size_t words_len = 0;
+        char why[160];
+        enum env_sh_line kind =
+            env_sh_classify(line, s->in->run_dir, &words, &words_len, why, sizeof why);
+        if (kind == ENV_SH_APPEND) {
+            char *copy = strndup(words, words_len);
+            if (copy == NULL)
+                s->rc = -1;
+            else
+                scan_text(s, copy, false, path, false, fix, 1);
+            free(copy);
+            continue;
+        }
+        const char *t = line + strspn(line, " \t");
+        int before = s->found->fatal; /* one finding a line: the flag, else what it does */
+        for (size_t i = 0; *t != '#' && i < sizeof guarded_flags / sizeof *guarded_flags; i++)
+            if (guard_text_has_flag(t, guarded_flags[i]))
+                note(s->found->first_fatal, &s->found->fatal, FATAL_FMT, path,
+                     guarded_flags[i], "", fix);
+        if (kind == ENV_SH_UNPROVABLE && s->found->fatal == before)
+            fatal(s, "%s line %d %s: with ERLANG_CLUSTER_TLS the cluster must know every flag "
+                  "the app's BEAM gets, and a shell script's result cannot be proved from its "
+                  "text, so the app starts unclustered. In rel/env.sh.eex only append literal "
+                  "words (export ERL_AFLAGS=\"$ERL_AFLAGS -kernel ...\"), or set the variable "
+                  "with cf set-env instead, and push again.", path, number, why);
+    }
+    free(joined);
 }
 
 /* One file of a release: scanned as an args file, or as env.sh. Missing is fine (a release
- * without remote.vm.args, an env.sh that was never generated). */
-static void scan_release_file(struct scan *s, const char *path, bool is_env_sh, const char *fix)
+ * without remote.vm.args, an env.sh that was never generated); there but not readable to the
+ * end is not: it could hold any flag. */
+static void scan_release_file(struct scan *s, const char *name, bool is_env_sh, const char *fix)
 {
-    char *text = NULL, ignored[256];
-    if (fs_read_file(path, ARGS_FILE_MAX, &text, NULL, ignored, sizeof ignored) != 0)
+    char path[PATH_MAX], why[128], *text = NULL;
+    int rc = resolve(s, name, path, sizeof path) != 0
+                 ? (snprintf(why, sizeof why, "path too long"), -1)
+                 : guard_read_args_file(path, &text, why, sizeof why);
+    if (rc == 1)
         return;
+    if (rc != 0) {
+        fatal(s, "%s cannot be read to the end (%s): with ERLANG_CLUSTER_TLS every flag the "
+              "app's BEAM gets must be checked, so the app starts unclustered. Make it a "
+              "readable regular file of at most %d KiB.", path, why, GUARD_ARGS_FILE_MAX / 1024);
+        return;
+    }
     if (is_env_sh)
         scan_env_sh(s, path, text);
     else
@@ -280,9 +332,14 @@ static int scan_relx(struct scan *s, char *err, size_t errlen)
         return -1;
     if (our_own_file(s, source))
         return 0;
-    char *text = NULL;
-    if (fs_read_file(source, ARGS_FILE_MAX, &text, NULL, err, errlen) != 0)
-        return -1;
+    char *text = NULL, why[128];
+    if (guard_read_args_file(source, &text, why, sizeof why) != 0) {
+        fatal(s, "%s, the release's vm.args, cannot be read to the end (%s): with "
+              "ERLANG_CLUSTER_TLS every flag the app's BEAM gets must be checked, so the app "
+              "starts unclustered. Make it a readable regular file of at most %d KiB.",
+              source, why, GUARD_ARGS_FILE_MAX / 1024);
+        return 0;
+    }
     char fix[PATH_MAX + 64];
     snprintf(fix, sizeof fix, "Remove it from %s (config/vm.args in the rebar3 project).",
              source);
@@ -333,7 +390,7 @@ static void scan_start_command(struct scan *s)
 {
     const char *command = s->in->start_command;
     for (size_t i = 0; command && i < sizeof guarded_flags / sizeof *guarded_flags; i++)
-        if (shell_text_has_flag(command, guarded_flags[i]))
+        if (guard_text_has_flag(command, guarded_flags[i]))
             note(s->found->first_fatal, &s->found->fatal, FATAL_FMT, "the start command",
                  guarded_flags[i], "", "Remove it from the start command (manifest command, "
                  "Procfile or cf push -c).");
@@ -345,6 +402,8 @@ int flag_guard_check(const struct flag_guard_input *in, struct flag_guard *g, ch
     memset(g, 0, sizeof *g);
     struct findings found = {0};
     struct scan s = {.in = in, .found = &found};
+    if (guard_start_dir(in, s.base_dir, sizeof s.base_dir, err, errlen) != 0)
+        return -1;
     if (scan_variables(&s, g) != 0 || s.rc != 0) {
         flag_guard_free(g);
         return set_error(err, errlen, "out of memory checking the distribution flags");

@@ -6,7 +6,8 @@
  * env.sh, and the files their -args_file flags name, a few levels deep). A flag in something
  * we re-export or copy (the environment variables, relx's vm.args) is taken out; a flag in a
  * file we only read leaves the app unclustered. Either way one line says where and what.
- * It reads text: a shell construct in env.sh that builds a flag at run time is beyond it. */
+ * It fails closed: an args file it cannot read to the end, or an env.sh line whose effect on
+ * the flags its text cannot prove (env_sh_scan.h), leaves the app unclustered too. */
 #ifndef ECB_LAUNCH_FLAG_GUARD_H
 #define ECB_LAUNCH_FLAG_GUARD_H
 

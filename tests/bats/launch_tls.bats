@@ -535,3 +535,35 @@ MIX_RELEASE_START=(--start-command '_build/prod/rel/cluster_app/bin/cluster_app 
     run probe_rpc erl-app@127.0.0.1 erlang node '[]'
     [ "$output" = no_connection ]
 }
+
+@test "with TLS an -args_file chain deeper than the guard reads starts the app unclustered with one line naming where it stopped" {
+    droplet_for erl-app compile-only
+    issue_identity "$BATS_TEST_TMPDIR/id" erl-app
+    local i
+    for i in 1 2 3 4; do
+        printf '%s\n' '+K true' "-args_file $BATS_TEST_TMPDIR/a$((i + 1)).args" >"$BATS_TEST_TMPDIR/a$i.args"
+    done
+    printf '%s\n' '-proto_dist inet_tcp' >"$BATS_TEST_TMPDIR/a5.args" # erl reads it: two -proto_dist
+    mapfile -t tls < <(tls_env "$BATS_TEST_TMPDIR/id")
+    launch_instance web0 --ip 127.0.0.1 --app-name erl-app "${tls[@]}" \
+        --env "ERL_ZFLAGS=-args_file $BATS_TEST_TMPDIR/a1.args"
+    assert_started_unclustered "erlang-cluster: $BATS_TEST_TMPDIR/a4.args names -args_file $BATS_TEST_TMPDIR/a5.args, which the cluster cannot read to the end (nested deeper than the limit)"
+    [[ "$output" == *"the app starts unclustered. Make it a readable regular file of at most 256 KiB, at most 4 -args_file deep, or remove that -args_file." ]]
+    probe_cookie "$(droplet_cookie)"
+    run probe_rpc erl-app@127.0.0.1 erlang node '[]'
+    [ "$output" = no_connection ]
+}
+
+@test "with TLS a Mix release whose rel/env.sh.eex sources another file starts unclustered with one line" {
+    droplet_for_files mix-env-sh-source elixir-app mix.exs "$MIX_SSL" \
+        rel/env.sh.eex "$(printf '%s\n' '#!/bin/sh' '. "$RELEASE_ROOT/releases/more-env.sh"')" \
+        rel/overlays/releases/more-env.sh 'export ERL_ZFLAGS="-proto_dist inet_tcp"'
+    issue_identity "$BATS_TEST_TMPDIR/id" elixir-app
+    mapfile -t tls < <(tls_env "$BATS_TEST_TMPDIR/id")
+    launch_instance web0 --ip 127.0.0.1 --app-name elixir-app "${tls[@]}" "${MIX_RELEASE_START[@]}"
+    assert_started_unclustered "erlang-cluster: $INSTANCE_ROOT/app/_build/prod/rel/cluster_app/releases/0.1.0/env.sh line 2 sources another file (. \"\$RELEASE_ROOT/releases/more-env.sh\")"
+    [[ "$output" == *"set the variable with cf set-env instead, and push again." ]]
+    probe_cookie "$(droplet_cookie)"
+    run probe_rpc elixir-app@127.0.0.1 erlang node '[]'
+    [ "$output" = no_connection ]
+}

@@ -410,6 +410,26 @@ start_registry() {
   [ "$(stat -c %a "$SANDBOX/wide")" = 700 ]
 }
 
+@test "while the start command runs (a long pre-step) the agent waits past --node-wait, and stops once it ended" {
+  start_registry
+  mkdir -p "$SANDBOX/run2"
+  # The launcher's shell running a migration: claim_owner records it as prepare does.
+  sleep 4 &
+  local owner=$! stat
+  stat=$(cat "/proc/$owner/stat")
+  stat=${stat##*) }
+  printf '%s %s\n' "$owner" "$(cut -d' ' -f20 <<<"$stat")" >"$SANDBOX/run2/claim_owner"
+  env CF_INSTANCE_INTERNAL_IP=127.0.0.2 CF_INSTANCE_GUID=guid-2 VCAP_SERVICES="$VCAP" \
+    VCAP_APPLICATION='{"application_name":"chat","name":"chat"}' ERLANG_CLUSTER_DIST_PORT="$DIST_PORT" \
+    timeout 30 "$AGENT" run --run-dir "$SANDBOX/run2" --node-wait 1 >"$SANDBOX/agent2.log" 2>&1 && rc=0 || rc=$?
+  [ "$rc" -eq 0 ]
+  log_has 2 "is not up after 1 s, but the start command still runs"
+  log_has 2 "the start command ended before the app node came up"
+  run grep -c "did not come up within" "$SANDBOX/agent2.log"
+  [ "$output" = 0 ]
+  not_registered 2
+}
+
 @test "a wrong cookie is reported clearly" {
   start_registry
   start_beam 2

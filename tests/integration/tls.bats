@@ -87,8 +87,8 @@ view_is() {
     [[ -f $SANDBOX/view$n && $(cat "$SANDBOX/view$n") == "$expected" ]]
 }
 
-agent_cnodes() { grep -c '^erlang-cluster-agent-[0-9]*-' "$SANDBOX/hidden$1" || true; }
-agent_cnode() { grep '^erlang-cluster-agent-[0-9]*-' "$SANDBOX/hidden$1"; }
+agent_cnodes() { grep -c '^erlang-cluster-agent-node-' "$SANDBOX/hidden$1" || true; }
+agent_cnode() { grep '^erlang-cluster-agent-node-' "$SANDBOX/hidden$1"; }
 has_agent_cnode() { (($(agent_cnodes "$1") == 1)); }
 
 # utc_expiry CERT: the certificate's notAfter as status prints it.
@@ -196,6 +196,37 @@ intruder_gets_in() {
     refute intruder_gets_in 1
     refute port_open 127.0.0.1 "$DIST_PORT"
     # No peer was dialled: the clear-text peer never saw node 1.
+    view_is 2
+}
+
+@test "a clear-text node that closes the agent's TLS hello at once is caught, not taken for a TLS refusal" {
+    identity "$SANDBOX/node-id1" 1
+    identity "$SANDBOX/agent-id1" 1
+    "$TLS_OPTFILE" --cert "$SANDBOX/node-id1/instance.crt" --key "$SANDBOX/node-id1/instance.key" \
+        --ca "$SANDBOX/trusted.pem" --app "$APP" >"$SANDBOX/ssl_dist1.opts"
+    # A second -proto_dist (plain TCP then) and a short net_setuptime, both an app's own flags
+    # could carry: the node closes the agent's TLS hello after 200 ms instead of letting it
+    # time out.
+    start_beam 1 -proto_dist inet_tls -ssl_dist_optfile "$SANDBOX/ssl_dist1.opts" \
+        -proto_dist inet_tcp -kernel net_setuptime 0.2 -eval "$(node_code 1)"
+    start_beam 2 -eval "$(node_code 2)"
+    # (A loaded machine may not finish a handshake in 200 ms: another try then.)
+    wait_until 20 intruder_gets_in 1
+    record 1
+    start_agent 1 ERLANG_CLUSTER_DISCOVERY=static ERLANG_CLUSTER_PEERS="$CLUSTER@127.0.0.2"
+    wait_for_exit "${AGENT_PIDS[1]}" 60
+    local rc=0
+    wait "${AGENT_PIDS[1]}" || rc=$?
+    [ "$rc" -eq 1 ]
+    [ "$(grep -c 'distribution: CLEAR TEXT although ERLANG_CLUSTER_TLS=true' "$SANDBOX/agent1.log")" -eq 1 ]
+    log_has 1 "speaks no TLS and accepted a clear-text handshake with the cookie"
+    log_has 1 "stopped its distribution; this instance stays unclustered"
+    refute log_has 1 "refuses the agent at the TLS layer"
+    status_has 1 "distribution: CLEAR TEXT although ERLANG_CLUSTER_TLS=true"
+    # The node still runs, reachable by no one, and no peer was dialled.
+    kill -0 "${BEAM_PIDS[1]}"
+    refute intruder_gets_in 1
+    refute port_open 127.0.0.1 "$DIST_PORT"
     view_is 2
 }
 
@@ -336,10 +367,14 @@ start_beam_tls_with_bursty_rex() {
     for _ in $(seq 1 25); do
         wait_until 30 has_agent_cnode 1
         previous=$(agent_cnode 1)
+        echo "$previous" >>"$SANDBOX/agent-names"
         touch "$SANDBOX/reload1"
         changed() { has_agent_cnode 1 && [[ $(agent_cnode 1) != "$previous" ]]; }
         wait_until 30 changed
     done
+    # 25 reconnections, and the node met at most the fixed set of eight agent names (each an
+    # atom it keeps).
+    (($(sort -u "$SANDBOX/agent-names" | wc -l) <= 8))
     # The refusing peer was probed over TLS along the way (its probes follow the peer backoff,
     # and under valgrind a handshake can outlast a probe's timeout: give it a few more).
     wait_until 150 log_has 1 "$CLUSTER@127.0.0.3 refused at the TLS layer" ||

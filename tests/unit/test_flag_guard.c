@@ -3,6 +3,7 @@
  * re-export or copy it, and leaves the app unclustered where we only read it; one line names
  * the source and the flag. (End to end: tests/bats/launch_tls.bats and
  * tests/e2e/tls-flag-guard.bats.) */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -11,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -137,12 +140,18 @@ static void an_args_file_with_the_flag_leaves_the_app_unclustered(void **state)
     snprintf(loop, sizeof loop, "-args_file %s/app/loop.args\n", fx->dir);
     write_file(fx->dir, "app/loop.args", loop);
 
-    snprintf(var, sizeof var, "ERL_AFLAGS=-args_file '%s/node.args' -args_file %s/app/loop.args",
-             run_dir, fx->dir);
+    snprintf(var, sizeof var, "ERL_AFLAGS=-args_file '%s/node.args' +K true", run_dir);
     char *ours[] = {var, NULL};
     struct guarded r;
     check(&r, ours, run_dir, START_STYLE_ERL, NULL, NULL);
     assert_int_equal(r.g.verdict, FLAG_GUARD_CLEAN);
+
+    /* A file that names itself is never read to the end (erlexec loops on it for ever). */
+    snprintf(var, sizeof var, "ERL_AFLAGS=-args_file %s/app/loop.args", fx->dir);
+    check(&r, ours, run_dir, START_STYLE_ERL, NULL, NULL);
+    assert_int_equal(r.g.verdict, FLAG_GUARD_UNCLUSTERED);
+    assert_non_null(strstr(r.g.line, "loop.args, which the cluster cannot read to the end "
+                                     "(nested deeper than the limit)"));
 
     snprintf(var, sizeof var, "ERL_ZFLAGS=-args_file %s/app/outer.args", fx->dir);
     char *env[] = {var, NULL};
@@ -219,8 +228,9 @@ static void a_mix_release_file_with_the_flag_leaves_the_app_unclustered(void **s
         {"env.sh", "export ELIXIR_ERL_OPTIONS=\"-proto_dist inet6_tcp\"\n",
          "env.sh has -proto_dist", "rel/env.sh.eex"},
         {"env.sh", "export ERL_AFLAGS=\"-kernel shell_history enabled\"\n",
-         "env.sh replaces ERL_AFLAGS without keeping $ERL_AFLAGS", "rel/env.sh.eex"},
-        {"env.sh", "  unset ERL_AFLAGS\n", "env.sh replaces ERL_AFLAGS", "rel/env.sh.eex"},
+         "env.sh line 1 sets, exports or unsets ERL_AFLAGS", "rel/env.sh.eex"},
+        {"env.sh", "  unset ERL_AFLAGS\n", "env.sh line 1 sets, exports or unsets ERL_AFLAGS",
+         "rel/env.sh.eex"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char rel[128];
@@ -257,6 +267,129 @@ static void a_flag_in_the_start_command_leaves_the_app_unclustered(void **state)
     assert_null(r.g.env);
 }
 
+/* The reviewer's cases: a flag in an -args_file the guard does not read to the end got through
+ * silently. Now any such file leaves the app unclustered, and the line names it and says why
+ * and what to do. FLAG_GUARD_ARGS_FILE_DEPTH files deep is still read. */
+static void an_args_file_not_read_to_the_end_leaves_the_app_unclustered(void **state)
+{
+    struct fixture *fx = *state;
+    char rel[32], text[300], var[512];
+    for (int i = 1; i <= 6; i++) { /* a1 -> a2 -> ... -> a6, which has the flag */
+        snprintf(rel, sizeof rel, "a%d", i);
+        if (i < 6)
+            snprintf(text, sizeof text, "+K true\n-args_file %s/a%d\n", fx->dir, i + 1);
+        else
+            snprintf(text, sizeof text, "-proto_dist inet_tcp\n");
+        write_file(fx->dir, rel, text);
+    }
+    char *env[] = {var, NULL};
+    struct guarded r;
+    snprintf(var, sizeof var, "ERL_FLAGS=-args_file %s/a3", fx->dir); /* 4 files deep */
+    check(&r, env, "/run", START_STYLE_ERL, NULL, NULL);
+    assert_int_equal(r.g.verdict, FLAG_GUARD_UNCLUSTERED);
+    assert_non_null(strstr(r.g.line, "a6 has -proto_dist inet_tcp"));
+
+    snprintf(var, sizeof var, "ERL_FLAGS=-args_file %s/a1", fx->dir); /* 6 deep */
+    check(&r, env, "/run", START_STYLE_ERL, NULL, NULL);
+    assert_int_equal(r.g.verdict, FLAG_GUARD_UNCLUSTERED);
+    char want[512];
+    snprintf(want, sizeof want, "%s/a4 names -args_file %s/a5, which the cluster cannot read "
+             "to the end (nested deeper than the limit)", fx->dir, fx->dir);
+    assert_non_null(strstr(r.g.line, want));
+    assert_non_null(strstr(r.g.line, "the app starts unclustered"));
+    assert_non_null(strstr(r.g.line, "at most 4 -args_file deep, or remove that -args_file"));
+
+    size_t big_len = 300 * 1024;
+    char *big = malloc(big_len + 1);
+    assert_non_null(big);
+    memset(big, ' ', big_len);
+    memcpy(big + big_len - 21, "-proto_dist inet_tcp\n", 21);
+    big[big_len] = '\0';
+    write_file(fx->dir, "big.args", big);
+    free(big);
+    assert_int_equal(mkfifo(strcat(strcpy(text, fx->dir), "/fifo.args"), 0600), 0);
+    write_file(fx->dir, "dir.args/x", "");
+    static const struct {
+        const char *name, *why;
+    } unread[] = {{"big.args", "(larger than the limit)"},
+                  {"fifo.args", "(not a regular file)"},
+                  {"dir.args", "(not a regular file)"},
+                  {"missing.args", "(no such file)"}};
+    for (size_t i = 0; i < sizeof unread / sizeof *unread; i++) {
+        snprintf(var, sizeof var, "ERL_ZFLAGS=+K true -args_file %s/%s", fx->dir,
+                 unread[i].name);
+        alarm(10); /* a FIFO opened for reading without O_NONBLOCK would wait here */
+        check(&r, env, "/run", START_STYLE_ERL, NULL, NULL);
+        alarm(0);
+        assert_int_equal(r.g.verdict, FLAG_GUARD_UNCLUSTERED);
+        snprintf(want, sizeof want, "ERL_ZFLAGS names -args_file %s/%s, which the cluster "
+                 "cannot read to the end %s", fx->dir, unread[i].name, unread[i].why);
+        assert_non_null(strstr(r.g.line, want));
+    }
+}
+
+/* A relative -args_file is opened by erlexec from the directory the BEAM starts in: a relx
+ * script cds to the release root first; erl and a Mix release's script stay where they were
+ * started (prepare's directory). The guard reads the same file. */
+static void a_relative_args_file_is_read_from_where_the_beam_starts(void **state)
+{
+    struct fixture *fx = *state;
+    char script[256], here[PATH_MAX];
+    assert_non_null(getcwd(here, sizeof here));
+    write_file(fx->dir, "rel/app/bin/app", "#!/bin/sh\n");
+    write_file(fx->dir, "rel/app/releases/start_erl.data", "13.1.5 0.1.0\n");
+    write_file(fx->dir, "rel/app/releases/0.1.0/vm.args",
+               "-sname app\n-args_file config/extra.args\n");
+    write_file(fx->dir, "rel/app/config/extra.args", "-proto_dist inet_tcp\n");
+    write_file(fx->dir, "work/config/extra.args", "+K true\n");
+    snprintf(script, sizeof script, "%s/rel/app/bin/app", fx->dir);
+    char work[300];
+    snprintf(work, sizeof work, "%s/work", fx->dir);
+    assert_int_equal(chdir(work), 0); /* prepare's cwd, where an innocent file has the name */
+    char *env[] = {NULL};
+    struct guarded r;
+    check(&r, env, "/run", START_STYLE_RELX, script, "rel/app/bin/app foreground");
+    assert_int_equal(r.g.verdict, FLAG_GUARD_UNCLUSTERED);
+    char want[512];
+    snprintf(want, sizeof want, "%s/rel/app/config/extra.args has -proto_dist inet_tcp",
+             fx->dir);
+    assert_non_null(strstr(r.g.line, want));
+
+    char *erl_env[] = {"ERL_AFLAGS=-args_file config/extra.args", NULL};
+    write_file(fx->dir, "work/config/extra.args", "-epmd_module my_epmd\n");
+    check(&r, erl_env, "/run", START_STYLE_ERL, NULL, "erl -noshell");
+    assert_int_equal(r.g.verdict, FLAG_GUARD_UNCLUSTERED);
+    snprintf(want, sizeof want, "%s/config/extra.args has -epmd_module my_epmd", work);
+    assert_non_null(strstr(r.g.line, want));
+    assert_int_equal(chdir(here), 0);
+}
+
+/* A Mix release's vm.args or remote.vm.args that is there but cannot be read to the end could
+ * hold any flag; one that is not there is not read by anyone. */
+static void a_mix_release_args_file_that_cannot_be_read_leaves_the_app_unclustered(void **state)
+{
+    struct fixture *fx = *state;
+    char script[256], path[300];
+    snprintf(script, sizeof script, "%s/rel/app/bin/app", fx->dir);
+    write_file(fx->dir, "rel/app/releases/start_erl.data", "13.1.5 0.2.0\n");
+    write_file(fx->dir, "rel/app/releases/0.2.0/vm.args", "+K true\n");
+    char *env[] = {NULL};
+    struct guarded r;
+    check(&r, env, "/run", START_STYLE_MIX_RELEASE, script, "rel/app/bin/app start");
+    assert_int_equal(r.g.verdict, FLAG_GUARD_CLEAN); /* no remote.vm.args, no env.sh */
+
+    snprintf(path, sizeof path, "%s/rel/app/releases/0.2.0/remote.vm.args", fx->dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(10);
+    check(&r, env, "/run", START_STYLE_MIX_RELEASE, script, "rel/app/bin/app start");
+    alarm(0);
+    assert_int_equal(r.g.verdict, FLAG_GUARD_UNCLUSTERED);
+    char want[512];
+    snprintf(want, sizeof want, "%s cannot be read to the end (not a regular file)", path);
+    assert_non_null(strstr(r.g.line, want));
+    assert_non_null(strstr(r.g.line, "Make it a readable regular file of at most 256 KiB"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +403,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             a_mix_release_file_with_the_flag_leaves_the_app_unclustered, setup, teardown),
         cmocka_unit_test(a_flag_in_the_start_command_leaves_the_app_unclustered),
+        cmocka_unit_test_setup_teardown(
+            an_args_file_not_read_to_the_end_leaves_the_app_unclustered, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_relative_args_file_is_read_from_where_the_beam_starts,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_mix_release_args_file_that_cannot_be_read_leaves_the_app_unclustered, setup,
+            teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
