@@ -281,7 +281,10 @@ start_registry() {
   start_agent 2
   start_agent 3
   wait_until 20 full_mesh 2 3
+  # Both agents have seen the connection: one that never saw it up would dial the peer again
+  # as a newcomer, without a loss to report.
   wait_until 10 log_has 2 "peer joined: $CLUSTER@127.0.0.3"
+  wait_until 10 log_has 3 "peer joined: $CLUSTER@127.0.0.2"
   erl_call -address "127.0.0.2:$DIST_PORT" -r -timeout 5 -a "erlang disconnect_node ['$CLUSTER@127.0.0.3']" >/dev/null
   wait_until 15 full_mesh 2 3
   # so one of them saw the loss
