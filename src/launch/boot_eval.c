@@ -9,6 +9,13 @@
     "(code:which(elixir) =:= non_existing orelse lists:member(\"--no-halt\", EcbPlain) "   \
     "orelse lists:member(\"phx.server\", EcbPlain))"
 
+/* net_kernel:start([Name, longnames]) would tick as for a net_ticktime of 60 s whatever
+ * -kernel net_ticktime says (OTP 25 kernel 8.5 net_kernel:start/1); the third element is the
+ * tick interval in ms, a quarter of net_ticktime, taken from the kernel's own setting. */
+#define TICK_MS                                                                             \
+    "250 * case application:get_env(kernel, net_ticktime) of {ok, EcbTick} when "          \
+    "is_integer(EcbTick), EcbTick > 0 -> EcbTick; _ -> 60 end"
+
 /* erl starts epmd itself only for a -name given on its command line. */
 #define START_EPMD                                                                          \
     "catch begin EcbBin = case init:get_argument(bindir) of {ok, [[EcbB | _] | _]} -> EcbB; " \
@@ -24,7 +31,7 @@ int launch_append_boot_eval(const struct config *cfg, const char *node_name,
         "-eval 'case erlang:is_alive() of true -> ok; false -> try case begin " SERVER_TEST
         " end of false -> io:format(standard_error, \"erlang-cluster: a pre-step BEAM: it "
         "runs unclustered, the app node is the server started after it~n\", []); true -> "
-        "%scase net_kernel:start([list_to_atom(\"%s\"), longnames]) of {ok, _} -> ok; "
+        "%scase net_kernel:start([list_to_atom(\"%s\"), longnames, " TICK_MS "]) of {ok, _} -> ok; "
         "EcbError -> io:format(standard_error, \"erlang-cluster: cannot start distribution "
         "as %s: ~p~n\", [EcbError]) end end catch EcbClass:EcbReason -> "
         "io:format(standard_error, \"erlang-cluster: boot check failed: ~p~n\", "

@@ -440,7 +440,7 @@ assert_app_env_guests_do_not_collide() {
     [[ "$output" != *"$(droplet_cookie)"* ]]
     [ "$(stat -c %a "$root/tmp/erlang-cluster")" = 700 ]
     # No -name: the boot expression names the server BEAM only (pre-steps stay unnamed).
-    grep -qF 'net_kernel:start([list_to_atom("erl-app@127.0.0.30"), longnames])' \
+    grep -qF 'net_kernel:start([list_to_atom("erl-app@127.0.0.30"), longnames, 250 * case application:get_env(kernel, net_ticktime) of' \
         "$root/tmp/erlang-cluster/node.args"
     run grep -c -- '^-s\?name' "$root/tmp/erlang-cluster/node.args"
     [ "$output" = 0 ]

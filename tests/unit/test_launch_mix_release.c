@@ -99,7 +99,7 @@ static void the_boot_expression_names_the_server_only_and_starts_epmd_only_with_
     assert_int_equal(launch_append_boot_eval(&cfg, "app@10.0.0.1", &out), 0);
     const char *text = strbuf_text(&out);
     assert_int_equal(strncmp(text, "-eval '", 7), 0);
-    assert_non_null(strstr(text, "net_kernel:start([list_to_atom(\"app@10.0.0.1\"), longnames])"));
+    assert_non_null(strstr(text, "net_kernel:start([list_to_atom(\"app@10.0.0.1\"), longnames, 250 * case application:get_env(kernel, net_ticktime) of"));
     assert_non_null(strstr(text, "\"--no-halt\""));
     assert_non_null(strstr(text, "\"phx.server\""));
     assert_non_null(strstr(text, "\"no_dot_erlang\""));
