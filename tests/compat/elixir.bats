@@ -46,6 +46,8 @@ setup() {
 teardown() {
     local n
     for n in "${COMPAT_INSTANCES[@]}"; do
+        # Every instance must be removed even when one removal fails (a case that failed may
+        # have left it half torn down); foundation's sweep reports what stays behind.
         e2e_destroy_container "$n" || true
     done
 }

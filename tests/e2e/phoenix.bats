@@ -55,6 +55,8 @@ setup() {
 teardown() {
     local n
     for n in "${STARTED[@]}"; do
+        # A case may end with its instance already gone (that is what some assert), and every
+        # instance must still be removed: neither step may stop the others.
         e2e_stop_instance "$n" KILL 2>/dev/null || true
         e2e_destroy_container "$n" || true
     done
