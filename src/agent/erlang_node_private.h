@@ -15,11 +15,16 @@ const char *erlang_node_error_text(int code);
  * The socket layer tells the two apart. */
 bool erlang_node_connection_closed(const struct erlang_node *node);
 
-/* MOD:FUN(Args) on the app node (args: the encoded argument list), bounded by timeout_ms and
- * cut short by node->stop_fd; reply then holds the answer at index 0. On failure the
- * connection is closed (erlang_rpc.c). */
-int erlang_node_rpc(struct erlang_node *node, const char *mod, const char *fun,
-                    const ei_x_buff *args, ei_x_buff *reply, unsigned timeout_ms, char *err,
-                    size_t errlen);
+/* MOD:FUN on the app node from start to end (erlang_rpc.c): encode fills the argument list
+ * from in (-1: cannot); the call is bounded by timeout_ms and cut short by node->stop_fd;
+ * decode reads the answer (at index 0 of reply) into out and returns >= 0, or -1 with err
+ * set. Returns what decode returned, -1 or ERLANG_NODE_STOPPED; on failure the connection is
+ * closed. */
+typedef int (*rpc_encode_fn)(ei_x_buff *args, const void *in);
+typedef int (*rpc_decode_fn)(const struct erlang_node *node, const ei_x_buff *reply, void *out,
+                             char *err, size_t errlen);
+int rpc_exchange(struct erlang_node *node, const char *mod, const char *fun,
+                 rpc_encode_fn encode, const void *in, rpc_decode_fn decode, void *out,
+                 unsigned timeout_ms, char *err, size_t errlen);
 
 #endif

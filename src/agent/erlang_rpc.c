@@ -100,13 +100,9 @@ static int rpc_over_connection(struct erlang_node *node, const char *mod, const 
  * connection, and a late answer is never taken for the next one). encode fills args from in
  * (-1: cannot); decode reads reply into out and returns >= 0, or -1 with err set. Returns
  * what decode returned, -1 or ERLANG_NODE_STOPPED. */
-typedef int (*rpc_encode_fn)(ei_x_buff *args, const void *in);
-typedef int (*rpc_decode_fn)(const struct erlang_node *node, const ei_x_buff *reply, void *out,
-                             char *err, size_t errlen);
-
-static int rpc_exchange(struct erlang_node *node, const char *mod, const char *fun,
-                        rpc_encode_fn encode, const void *in, rpc_decode_fn decode, void *out,
-                        unsigned timeout_ms, char *err, size_t errlen)
+int rpc_exchange(struct erlang_node *node, const char *mod, const char *fun,
+                 rpc_encode_fn encode, const void *in, rpc_decode_fn decode, void *out,
+                 unsigned timeout_ms, char *err, size_t errlen)
 {
     ei_x_buff args, reply;
     if (ei_x_new(&args) < 0) {
@@ -299,12 +295,4 @@ int erlang_node_abort_setup(struct erlang_node *node, const char *peer, unsigned
     int killed = rpc_exchange(node, "erlang", "exit", encode_kill, &q.owner, decode_any, NULL,
                               timeout_ms, err, errlen);
     return killed != 0 ? killed : 1;
-}
-
-int erlang_node_rpc(struct erlang_node *node, const char *mod, const char *fun,
-                    const ei_x_buff *args, ei_x_buff *reply, unsigned timeout_ms, char *err,
-                    size_t errlen)
-{
-    erlang_rpc_fn call = node->rpc != NULL ? node->rpc : rpc_over_connection;
-    return call(node, mod, fun, args, reply, timeout_ms, err, errlen);
 }

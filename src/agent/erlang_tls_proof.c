@@ -61,61 +61,80 @@ static int append_values(const char *buf, int *index, char *out, size_t outlen)
     return 0;
 }
 
+/* [proto_dist] */
+static int encode_proto_dist(ei_x_buff *args, const void *in)
+{
+    (void)in;
+    return ei_x_encode_list_header(args, 1) < 0 || ei_x_encode_atom(args, "proto_dist") < 0 ||
+                   ei_x_encode_empty_list(args) < 0
+               ? -1
+               : 0;
+}
+
+struct proto_dist_out {
+    char *text;
+    size_t len;
+};
+
+/* init:get_argument(proto_dist): {ok, [Values]} with one Values list per flag, or error. */
+static int decode_proto_dist(const struct erlang_node *node, const ei_x_buff *reply, void *out,
+                             char *err, size_t errlen)
+{
+    struct proto_dist_out *o = out;
+    int index = 0, arity, count;
+    char atom[MAXATOMLEN];
+    if (ei_decode_atom(reply->buff, &index, atom) == 0 && strcmp(atom, "error") == 0)
+        return 0; /* no -proto_dist at all: plain TCP */
+    index = 0;
+    if (ei_decode_tuple_header(reply->buff, &index, &arity) < 0 || arity != 2 ||
+        ei_decode_atom(reply->buff, &index, atom) < 0 || strcmp(atom, "ok") != 0 ||
+        ei_decode_list_header(reply->buff, &index, &count) < 0)
+        count = -1;
+    for (int i = 0; i < count; i++)
+        if (append_values(reply->buff, &index, o->text, o->len) != 0)
+            count = -1;
+    if (count < 0) {
+        snprintf(err, errlen, "init:get_argument(proto_dist) on %s answered something unexpected",
+                 node->target);
+        return -1;
+    }
+    return 0;
+}
+
 int erlang_node_proto_dist(struct erlang_node *node, char *out, size_t outlen,
                            unsigned timeout_ms, char *err, size_t errlen)
 {
     out[0] = '\0';
-    ei_x_buff args, reply;
-    if (ei_x_new(&args) < 0)
-        goto oom;
-    if (ei_x_new(&reply) < 0) {
-        ei_x_free(&args);
-        goto oom;
+    struct proto_dist_out o = {out, outlen};
+    return rpc_exchange(node, "init", "get_argument", encode_proto_dist, NULL,
+                        decode_proto_dist, &o, timeout_ms, err, errlen);
+}
+
+/* [supervisor, terminate_child, [kernel_sup, Child]] */
+static int encode_terminate(ei_x_buff *args, const void *in)
+{
+    const char *child = in;
+    return ei_x_encode_list_header(args, 3) < 0 || ei_x_encode_atom(args, "supervisor") < 0 ||
+                   ei_x_encode_atom(args, "terminate_child") < 0 ||
+                   ei_x_encode_list_header(args, 2) < 0 ||
+                   ei_x_encode_atom(args, "kernel_sup") < 0 || ei_x_encode_atom(args, child) < 0 ||
+                   ei_x_encode_empty_list(args) < 0 || ei_x_encode_empty_list(args) < 0
+               ? -1
+               : 0;
+}
+
+/* A pid: the spawn happened. */
+static int decode_spawned_pid(const struct erlang_node *node, const ei_x_buff *reply, void *out,
+                              char *err, size_t errlen)
+{
+    (void)out;
+    int index = 0, type, size;
+    if (ei_get_type(reply->buff, &index, &type, &size) < 0 ||
+        (type != ERL_PID_EXT && type != ERL_NEW_PID_EXT)) {
+        snprintf(err, errlen, "app node %s refused to stop its distribution", node->target);
+        return -1;
     }
-    int rc = -1;
-    /* init:get_argument(proto_dist): {ok, [Values]} with one Values list per flag, or error */
-    if (ei_x_encode_list_header(&args, 1) < 0 || ei_x_encode_atom(&args, "proto_dist") < 0 ||
-        ei_x_encode_empty_list(&args) < 0) {
-        snprintf(err, errlen, "out of memory");
-        goto done;
-    }
-    int called = erlang_node_rpc(node, "init", "get_argument", &args, &reply, timeout_ms, err,
-                                 errlen);
-    if (called != 0) {
-        rc = called;
-        goto done;
-    }
-    int index = 0, arity, count;
-    char atom[MAXATOMLEN];
-    if (ei_decode_atom(reply.buff, &index, atom) == 0 && strcmp(atom, "error") == 0) {
-        rc = 0; /* no -proto_dist at all: plain TCP */
-        goto done;
-    }
-    index = 0;
-    if (ei_decode_tuple_header(reply.buff, &index, &arity) < 0 || arity != 2 ||
-        ei_decode_atom(reply.buff, &index, atom) < 0 || strcmp(atom, "ok") != 0 ||
-        ei_decode_list_header(reply.buff, &index, &count) < 0) {
-        snprintf(err, errlen, "init:get_argument(proto_dist) on %s answered something unexpected",
-                 node->target);
-        goto done;
-    }
-    for (int i = 0; i < count; i++) {
-        if (append_values(reply.buff, &index, out, outlen) != 0) {
-            snprintf(err, errlen, "init:get_argument(proto_dist) on %s answered something "
-                                  "unexpected", node->target);
-            goto done;
-        }
-    }
-    rc = 0;
-done:
-    ei_x_free(&args);
-    ei_x_free(&reply);
-    if (rc != 0)
-        erlang_node_disconnect(node);
-    return rc;
-oom:
-    snprintf(err, errlen, "out of memory");
-    return -1;
+    return 0;
 }
 
 /* erlang:spawn(supervisor, terminate_child, [kernel_sup, Child]): net_kernel:stop()
@@ -124,42 +143,8 @@ oom:
 static int spawn_terminate(struct erlang_node *node, const char *child, unsigned timeout_ms,
                            char *err, size_t errlen)
 {
-    ei_x_buff args, reply;
-    if (ei_x_new(&args) < 0)
-        goto oom;
-    if (ei_x_new(&reply) < 0) {
-        ei_x_free(&args);
-        goto oom;
-    }
-    int rc = -1;
-    if (ei_x_encode_list_header(&args, 3) < 0 || ei_x_encode_atom(&args, "supervisor") < 0 ||
-        ei_x_encode_atom(&args, "terminate_child") < 0 ||
-        ei_x_encode_list_header(&args, 2) < 0 || ei_x_encode_atom(&args, "kernel_sup") < 0 ||
-        ei_x_encode_atom(&args, child) < 0 || ei_x_encode_empty_list(&args) < 0 ||
-        ei_x_encode_empty_list(&args) < 0) {
-        snprintf(err, errlen, "out of memory");
-        goto done;
-    }
-    int called = erlang_node_rpc(node, "erlang", "spawn", &args, &reply, timeout_ms, err,
-                                 errlen);
-    if (called != 0) {
-        rc = called;
-        goto done;
-    }
-    int index = 0, type, size;
-    if (ei_get_type(reply.buff, &index, &type, &size) < 0 ||
-        (type != ERL_PID_EXT && type != ERL_NEW_PID_EXT)) {
-        snprintf(err, errlen, "app node %s refused to stop its distribution", node->target);
-        goto done;
-    }
-    rc = 0;
-done:
-    ei_x_free(&args);
-    ei_x_free(&reply);
-    return rc;
-oom:
-    snprintf(err, errlen, "out of memory");
-    return -1;
+    return rpc_exchange(node, "erlang", "spawn", encode_terminate, child, decode_spawned_pid,
+                        NULL, timeout_ms, err, errlen);
 }
 
 int erlang_node_stop_distribution(struct erlang_node *node, unsigned timeout_ms, char *err,
