@@ -17,19 +17,6 @@ teardown() {
     lifecycle_teardown
 }
 
-droplet_cookie() {
-    cat "$DROPLET/app/.erlang.cookie"
-}
-
-# A `cf ssh` shell in the instance (same instance options as its launch); an empty command
-# is an interactive `cf ssh` that reads its commands from stdin.
-ssh_run() {
-    local cmd=$1
-    shift
-    in_ns timeout 60 "$LIFECYCLE_SUPPORT/cf-launch" --droplet "$DROPLET" --root "$INSTANCE_ROOT" \
-        "$@" --ssh "$cmd"
-}
-
 # The `run` agents of the test's namespace, one PID a line.
 agent_pids() {
     local pid

@@ -17,18 +17,6 @@ teardown() {
     lifecycle_teardown
 }
 
-droplet_cookie() {
-    cat "$DROPLET/app/.erlang.cookie"
-}
-
-# A `cf ssh -c` in the instance (same instance options as its launch).
-ssh_run() {
-    local cmd=$1
-    shift
-    in_ns timeout 60 "$LIFECYCLE_SUPPORT/cf-launch" --droplet "$DROPLET" --root "$INSTANCE_ROOT" \
-        "$@" --ssh "$cmd"
-}
-
 # A copy of the elixir-app droplet whose release carries what apps commonly add: an env.sh
 # (rel/env.sh.eex) that sets its own distribution, name and cookie, a vm.args.eex and a
 # remote.vm.args.eex with -name/-setcookie, and phx.gen.release's bin/server and bin/migrate

@@ -124,10 +124,6 @@ assert_tls_flags_once() { # NODE ID_DIR APP_NAME
     [[ "$args" == *"{ssl_dist_optfile,[\"$run_dir/tls_app.optfile\"]}"* ]]
 }
 
-droplet_cookie() {
-    cat "$DROPLET/app/.erlang.cookie"
-}
-
 @test "with ERLANG_CLUSTER_TLS=true the app's node speaks only TLS: a same-app TLS node reaches it, clear text and another app are refused" {
     droplet_for erl-app compile-only
     issue_identity "$BATS_TEST_TMPDIR/id" erl-app

@@ -217,3 +217,17 @@ ssh_terminal_end() { # COUNT
     # shellcheck disable=SC2034 # bats' output, read by the test
     output=$(cat "$TERMINAL_LOG")
 }
+
+# The droplet's cookie file, as staging wrote it.
+droplet_cookie() {
+    cat "$DROPLET/app/.erlang.cookie"
+}
+
+# A `cf ssh` shell in the instance (same instance options as its launch); an empty command
+# is an interactive `cf ssh` that reads its commands from stdin.
+ssh_run() {
+    local cmd=$1
+    shift
+    in_ns timeout 60 "$LIFECYCLE_SUPPORT/cf-launch" --droplet "$DROPLET" --root "$INSTANCE_ROOT" \
+        "$@" --ssh "$cmd"
+}
