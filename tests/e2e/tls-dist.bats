@@ -205,6 +205,31 @@ setup() {
     [ "$output" = tls ]
 }
 
+# socket_buffers N: the user-level buffer of every TCP socket of node N, one per line: its
+# distribution listen socket and the sockets of its connections (ssl's connection processes
+# own them), the probe's own included.
+socket_buffers() {
+    probe "$1" "N = '$(node_name "$1")',
+        Tcp = [P || P <- rpc:call(N, erlang, ports, []),
+                    rpc:call(N, erlang, port_info, [P, name]) =:= {name, \"tcp_inet\"}],
+        [begin {ok, [{buffer, B}]} = rpc:call(N, inet, getopts, [P, [buffer]]),
+               io:format(\"~p~n\", [B]) end || P <- Tcp],
+        halt()."
+}
+
+@test "both ends of a TLS connection read their socket with a 64 KB buffer, not 1460 bytes" {
+    pair_intact
+    # Node 2 dialled node 1 (its client list); node 1 accepted (its listen socket's options).
+    # Each holds its listen socket, the connection to the other, and the probe's.
+    local n
+    for n in 1 2; do
+        run socket_buffers "$n"
+        echo "node $n: $output"
+        [ "${#lines[@]}" -ge 3 ]
+        [ "$(grep -cx 65536 <<<"$output")" -eq "${#lines[@]}" ]
+    done
+}
+
 @test "a clear-text node with the right cookie is refused" {
     foundation_wait 10 "the pair" pair_intact
     run foundation_exec 3 env HOME="$(node_home 1)" erl -noshell -noinput \

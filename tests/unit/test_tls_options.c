@@ -109,6 +109,35 @@ static void both_roles_verify_the_peer_with_tls_1_2_or_later(void **state)
     free(text);
 }
 
+/* Both ends of a distribution connection get a 64 KB socket buffer (bench/RESULTS.md section
+ * 9): the dialling side in its client list, the accepting side through the listen socket,
+ * whose options it inherits, before any option the user set there (a later one wins). */
+static void distribution_sockets_get_a_64_kb_buffer(void **state)
+{
+    (void)state;
+    struct tls_options o = base();
+    char err[256];
+    char *text = tls_options_render(&o, err, sizeof err);
+    assert_non_null(text);
+    char *client = between(text, "{client, [", "]}]\n");
+    assert_non_null(strstr(client, "[{buffer, 65536}, "));
+    char *server = between(text, "{server, [", "]},\n");
+    assert_null(strstr(server, "buffer"));
+    const char *listen = strstr(text, "ok = application:set_env(kernel, inet_dist_listen_options, "
+                                      "[{buffer, 65536} | Listen]),\n");
+    assert_non_null(listen);
+    char *user = between(text, "Listen = case application:get_env(kernel, inet_dist_listen_options) of",
+                         "end,\n");
+    assert_non_null(strstr(user, "{ok, L} when is_list(L) -> L;"));
+    assert_true(strstr(text, "Listen = case") < listen);
+    /* Set before the first binding the rest of the file uses. */
+    assert_true(listen < strstr(text, "CertFile = "));
+    free(client);
+    free(server);
+    free(user);
+    free(text);
+}
+
 static void only_this_app_by_default(void **state)
 {
     (void)state;
@@ -207,6 +236,7 @@ int main(void)
         cmocka_unit_test(one_expression_wrapped_in_a_fun),
         cmocka_unit_test(the_identity_files_by_path),
         cmocka_unit_test(both_roles_verify_the_peer_with_tls_1_2_or_later),
+        cmocka_unit_test(distribution_sockets_get_a_64_kb_buffer),
         cmocka_unit_test(only_this_app_by_default),
         cmocka_unit_test(more_apps_and_the_space_in_lower_case),
         cmocka_unit_test(quotes_and_backslashes_in_paths_are_escaped),
