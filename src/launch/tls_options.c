@@ -24,7 +24,13 @@
  * - a TLS 1.3 server names its CA file's subjects (certificate_authorities), and an OTP
  *   client sends its certificate only if an issuer above its leaf's is among them: with an
  *   intermediate in the CA file it would send none. So the server names none; the
- *   verification is the same. */
+ *   verification is the same.
+ * - the socket of a peer that passed every check reads 64 KB at a time (inet's default: 1,460
+ *   bytes), so the connection process takes a TLS record in one piece, not a dozen: a third
+ *   of the CPU per MB (bench/RESULTS.md section 9). Only then: before, a peer could have up
+ *   to 100 reads queued in that process. Where the app sizes its distribution sockets
+ *   itself (buffer, recbuf or sndbuf in the kernel's options, or options that are not a
+ *   list), they stay as it set them. */
 static const char CHECKS[] =
     "    OuText = fun({utf8String, B}) -> B;\n"
     "                ({printableString, S}) -> list_to_binary(S);\n"
@@ -40,12 +46,23 @@ static const char CHECKS[] =
     "                             erlang:port_info(P, name) =:= {name, \"tcp_inet\"}],\n"
     "                 case Tcp of\n"
     "                     [Port] -> case inet:peername(Port) of\n"
-    "                                   {ok, {Ip, _}} -> {ok, Ip};\n"
+    "                                   {ok, {Ip, _}} -> {ok, Ip, Port};\n"
     "                                   _ -> error\n"
     "                               end;\n"
     "                     _ -> error\n"
     "                 end\n"
     "             end,\n"
+    "    AppSizes = fun(Key) ->\n"
+    "                   case application:get_env(kernel, Key) of\n"
+    "                       undefined -> false;\n"
+    "                       {ok, L} -> not (is_list(L) andalso is_integer(catch length(L)))\n"
+    "                                  orelse [K || {K, _} <- L, lists:member(K, [buffer, recbuf, sndbuf])] =/= []\n"
+    "                   end\n"
+    "               end,\n"
+    "    Widen = case AppSizes(inet_dist_listen_options) orelse AppSizes(inet_dist_connect_options) of\n"
+    "                true -> fun(_) -> ok end;\n"
+    "                false -> fun(Port) -> catch inet:setopts(Port, [{buffer, 65536}]) end\n"
+    "            end,\n"
     "    Verify = fun(_, {bad_cert, _} = Reason, _) -> {fail, Reason};\n"
     "                (_, {extension, _}, S) -> {unknown, S};\n"
     "                (_, valid, S) -> {valid, S};\n"
@@ -54,9 +71,9 @@ static const char CHECKS[] =
     "                        [] -> {fail, peer_is_not_an_allowed_app};\n"
     "                        _ ->\n"
     "                            case PeerIp() of\n"
-    "                                {ok, Ip} ->\n"
+    "                                {ok, Ip, Port} ->\n"
     "                                    case public_key:pkix_verify_hostname(Cert, [{ip, Ip}]) of\n"
-    "                                        true -> {valid, S};\n"
+    "                                        true -> _ = Widen(Port), {valid, S};\n"
     "                                        false -> {fail, peer_ip_san_is_not_its_address}\n"
     "                                    end;\n"
     "                                error -> {fail, peer_address_unknown}\n"
@@ -88,7 +105,7 @@ static const char CHECKS[] =
     "              {verify, verify_peer}, {versions, ['tlsv1.3', 'tlsv1.2']},\n"
     "              {partial_chain, PartialChain}, {verify_fun, {Verify, []}}],\n"
     "    [{server, [{fail_if_no_peer_cert, true}, {certificate_authorities, false} | Common]},\n"
-    "     {client, [{buffer, 65536}, {customize_hostname_check, [{match_fun, Match}]} | Common]}]\n";
+    "     {client, [{customize_hostname_check, [{match_fun, Match}]} | Common]}]\n";
 
 static bool check_path(const char *what, const char *path, char *err, size_t errlen)
 {
@@ -172,15 +189,6 @@ char *tls_options_render(const struct tls_options *o, char *err, size_t errlen)
           "(fun() ->\n"
           "    %% Read the identity files on every connection: they are replaced in place.\n"
           "    ok = application:set_env(ssl, bypass_pem_cache, true),\n"
-          "    %% A 64 KB socket buffer, not inet's 1460 bytes: the TLS connection process then\n"
-          "    %% takes a 16 KB record in one piece, not a dozen (a third of the CPU per MB).\n"
-          "    %% Accepted sockets inherit the listen socket's options, set here before\n"
-          "    %% net_kernel opens it; a buffer set in the kernel's own options comes later and wins.\n"
-          "    Listen = case application:get_env(kernel, inet_dist_listen_options) of\n"
-          "                 {ok, L} when is_list(L) -> L;\n"
-          "                 _ -> []\n"
-          "             end,\n"
-          "    ok = application:set_env(kernel, inet_dist_listen_options, [{buffer, 65536} | Listen]),\n"
           "    CertFile = ",
           out);
     put_string(out, o->certfile);

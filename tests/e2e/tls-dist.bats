@@ -205,29 +205,56 @@ setup() {
     [ "$output" = tls ]
 }
 
-# socket_buffers N: the user-level buffer of every TCP socket of node N, one per line: its
-# distribution listen socket and the sockets of its connections (ssl's connection processes
-# own them), the probe's own included.
+# SOCKETS: an expression that prints every TCP socket of the node it runs in, one per line:
+# "listen BUFFER" for its distribution listen socket, "PEER_IP BUFFER" for a connection (ssl's
+# connection processes own their sockets).
+SOCKETS='[begin
+         {ok, [{buffer, B}]} = inet:getopts(P, [buffer]),
+         Peer = case inet:peername(P) of {ok, {Ip, _}} -> inet:ntoa(Ip); _ -> "listen" end,
+         io:format("~s ~p~n", [Peer, B])
+     end || P <- erlang:ports(), erlang:port_info(P, name) =:= {name, "tcp_inet"}]'
+
+# socket_buffers N: $SOCKETS in node N, asked through a probe (whose connection is listed too).
 socket_buffers() {
-    probe "$1" "N = '$(node_name "$1")',
-        Tcp = [P || P <- rpc:call(N, erlang, ports, []),
-                    rpc:call(N, erlang, port_info, [P, name]) =:= {name, \"tcp_inet\"}],
-        [begin {ok, [{buffer, B}]} = rpc:call(N, inet, getopts, [P, [buffer]]),
-               io:format(\"~p~n\", [B]) end || P <- Tcp],
-        halt()."
+    probe "$1" "rpc:call('$(node_name "$1")', erlang, apply, [fun() -> $SOCKETS end, []]), halt()."
 }
 
-@test "both ends of a TLS connection read their socket with a 64 KB buffer, not 1460 bytes" {
+@test "a proven peer's socket reads 64 KB at a time; the listen socket and a peer that has not proved itself keep inet's 1460 bytes" {
     pair_intact
-    # Node 2 dialled node 1 (its client list); node 1 accepted (its listen socket's options).
-    # Each holds its listen socket, the connection to the other, and the probe's.
-    local n
-    for n in 1 2; do
-        run socket_buffers "$n"
-        echo "node $n: $output"
-        [ "${#lines[@]}" -ge 3 ]
-        [ "$(grep -cx 65536 <<<"$output")" -eq "${#lines[@]}" ]
-    done
+    # Instance 3 opens a TCP connection to node 1 and says nothing: a handshake that never
+    # gets as far as a certificate.
+    local holder
+    holder=$(foundation_spawn 3 "$(node_home 1)/holder.log" erl -noshell -noinput -eval "
+        {ok, _} = gen_tcp:connect({$(foundation_instance_ip 1 | tr . ,)}, $DIST_PORT, []),
+        timer:sleep(60000), halt().")
+    holder_connected() { socket_buffers 1 | grep -q "^$(foundation_instance_ip 3) "; }
+    foundation_wait 15 "instance 3's silent connection to node 1" holder_connected
+    run socket_buffers 1
+    echo "$output"
+    # Node 2 dialled node 1: node 1 accepted it (the listen socket's options, then ours).
+    grep -qx "listen 1460" <<<"$output"
+    grep -qx "$(foundation_instance_ip 2) 65536" <<<"$output"
+    grep -qx "$(foundation_instance_ip 3) 1460" <<<"$output"
+    # Node 2's side of the same connection: it dialled (the client's options, then ours).
+    run socket_buffers 2
+    echo "$output"
+    grep -qx "listen 1460" <<<"$output"
+    grep -qx "$(foundation_instance_ip 1) 65536" <<<"$output"
+    kill "$holder"
+    foundation_wait 10 "the silent connection to go" foundation_process_gone "$holder"
+}
+
+@test "an app that sizes its distribution sockets keeps its sizes over TLS" {
+    identity 3 app
+    # The app's own listen options size its sockets: its connection to node 1 is left as inet
+    # makes it, while node 1 (no such options) widens its side.
+    run erl_in 3 -name "sized@$(foundation_instance_ip 3)" \
+        -kernel inet_dist_listen_options '[{buffer,4096}]' \
+        -eval "pong = net_adm:ping('$(node_name 1)'), $SOCKETS, halt()."
+    echo "$output"
+    [ "$status" -eq 0 ]
+    grep -qx "listen 4096" <<<"$output"
+    grep -qx "$(foundation_instance_ip 1) 1460" <<<"$output"
 }
 
 @test "a clear-text node with the right cookie is refused" {
