@@ -18,7 +18,6 @@ void dist_socket_setup_init(struct dist_socket_setup *setup, const struct tls_id
 {
     memset(setup, 0, sizeof *setup);
     setup->tls = tls;
-    setup->stop_fd = -1;
 }
 
 const char *dist_socket_error(const struct dist_socket_setup *setup)
@@ -67,17 +66,14 @@ long long dist_socket_deadline(unsigned tmo)
     return tmo == EI_SCLBK_INF_TMO ? -1 : now_ms() + tmo;
 }
 
-int dist_socket_wait_fd(int fd, short events, long long deadline, int stop_fd)
+int dist_socket_wait_fd(int fd, short events, long long deadline)
 {
-    struct pollfd pfd[2] = {{.fd = fd, .events = events}, {.fd = stop_fd, .events = POLLIN}};
-    nfds_t count = stop_fd >= 0 ? 2 : 1;
+    struct pollfd pfd = {.fd = fd, .events = events};
     for (;;) {
         long long left = deadline < 0 ? -1 : deadline - now_ms();
         if (deadline >= 0 && left < 0)
             left = 0;
-        int r = poll(pfd, count, left > 1000000 ? 1000000 : (int)left);
-        if (r > 0 && count == 2 && pfd[1].revents != 0)
-            return ECANCELED; /* the stop wins over a ready socket: the caller is leaving */
+        int r = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
         if (r > 0)
             return 0;
         if (r == 0 && (deadline < 0 || now_ms() < deadline))
@@ -171,7 +167,7 @@ static int cb_connect(void *ctx, void *addr, int len, unsigned tmo)
         rc = errno;
         if (rc == EINPROGRESS) {
             socklen_t sz = sizeof rc;
-            rc = dist_socket_wait_fd(c->fd, POLLOUT, deadline, c->setup->stop_fd);
+            rc = dist_socket_wait_fd(c->fd, POLLOUT, deadline);
             if (rc == 0 && getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &rc, &sz) != 0)
                 rc = errno;
         }
@@ -226,7 +222,7 @@ static int cb_write(void *ctx, const char *buf, ssize_t *len, unsigned tmo)
             }
             rc = errno;
             if (rc == EAGAIN || rc == EWOULDBLOCK)
-                rc = dist_socket_wait_fd(c->fd, POLLOUT, deadline, c->setup->stop_fd);
+                rc = dist_socket_wait_fd(c->fd, POLLOUT, deadline);
             else if (rc == EINTR)
                 rc = 0;
         }
@@ -276,7 +272,7 @@ static int cb_read(void *ctx, char *buf, ssize_t *len, unsigned tmo)
             }
             rc = errno;
             if (rc == EAGAIN || rc == EWOULDBLOCK)
-                rc = dist_socket_wait_fd(c->fd, POLLIN, deadline, c->setup->stop_fd);
+                rc = dist_socket_wait_fd(c->fd, POLLIN, deadline);
             else if (rc == EINTR)
                 rc = 0;
         }

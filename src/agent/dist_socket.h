@@ -42,9 +42,6 @@ struct dist_socket_setup {
     enum dist_refusal refusal;    /* of the last connection attempt */
     bool reached;                 /* the last attempt's TCP connection was made */
     char error[256];              /* why the last attempt failed in TLS, "" if it did not */
-    /* Readable: every wait of these connections gives up at once (ECANCELED), so a slow
-     * handshake never holds up a stop. -1 (the default): none. Not owned. */
-    int stop_fd;
     /* The name the peer gave in the last connection's handshake (its challenge), "" when
      * none was read. ei does not compare it with the name dialled: callers must. */
     char peer_name[MAXNODELEN + 1];

@@ -25,7 +25,7 @@ struct dist_connection {
 long long dist_socket_deadline(unsigned tmo);
 
 /* Waits for events on fd until deadline. Returns 0, ETIMEDOUT or an errno. */
-int dist_socket_wait_fd(int fd, short events, long long deadline, int stop_fd);
+int dist_socket_wait_fd(int fd, short events, long long deadline);
 
 /* setup->error = what, with OpenSSL's first queued error when there is one. */
 void dist_socket_set_error(struct dist_socket_setup *setup, const char *what);

@@ -34,9 +34,9 @@ int dist_tls_wait(struct dist_connection *c, int ret, long long deadline, bool *
     int code = SSL_get_error(c->ssl, ret);
     switch (code) {
     case SSL_ERROR_WANT_READ:
-        return dist_socket_wait_fd(c->fd, POLLIN, deadline, c->setup->stop_fd);
+        return dist_socket_wait_fd(c->fd, POLLIN, deadline);
     case SSL_ERROR_WANT_WRITE:
-        return dist_socket_wait_fd(c->fd, POLLOUT, deadline, c->setup->stop_fd);
+        return dist_socket_wait_fd(c->fd, POLLOUT, deadline);
     case SSL_ERROR_ZERO_RETURN:
         *closed = true;
         return 0;

@@ -101,7 +101,6 @@ const char *erlang_node_error_text(int code)
     case EHOSTUNREACH: return "host unreachable or node not running";
     case ECONNREFUSED: return "connection refused (node not listening yet)";
     case ENOMEM: return "out of memory";
-    case ECANCELED: return "given up: the agent is stopping";
     default: return code ? strerror(code) : "unknown error";
     }
 }
@@ -149,7 +148,6 @@ static int connect_with(struct erlang_node *node, const struct tls_identity *tls
     snprintf(full, sizeof full, "%s@%s", alive, node->host);
     /* No connection is open (fd < 0), so the setup holds none: set it afresh. */
     dist_socket_setup_init(&node->sock, tls);
-    node->sock.stop_fd = node->stop_fd;
     if (dist_socket_xinit(&node->cnode, node->host, alive, full, node->cookie,
                           (unsigned)(nonce | 1u), &node->sock) < 0) {
         snprintf(err, errlen, "cannot set up C node %s: %s", full, erlang_node_error_text(erl_errno));

@@ -129,7 +129,6 @@ enum peer_probe {
     PEER_PROBE_TLS_REFUSED,
     PEER_PROBE_WRONG_NAME,
     PEER_PROBE_UNREACHABLE,
-    PEER_PROBE_SLOW, /* it took the connection but did not finish the handshake in time */
 };
 enum peer_probe erlang_node_probe_peer(struct erlang_node *node, const char *peer,
                                        unsigned timeout_ms, char *err, size_t errlen);

@@ -38,7 +38,6 @@ static enum peer_probe probe_by_handshake(struct erlang_node *node, const char *
     }
     struct dist_socket_setup sock;
     dist_socket_setup_init(&sock, node->tls ? &node->tls_identity : NULL);
-    sock.stop_fd = node->stop_fd;
     ei_cnode cnode;
     char alive[64], full[MAXNODELEN], host[EI_MAXHOSTNAMELEN + 1];
     /* Every name we dial with becomes a permanent atom in the peer's VM: probes take their
@@ -85,5 +84,5 @@ static enum peer_probe probe_by_handshake(struct erlang_node *node, const char *
     else
         snprintf(err, errlen, "%s did not answer a handshake: %s", peer,
                  code == EIO ? "connection refused or closed" : erlang_node_error_text(code));
-    return code == ETIMEDOUT && sock.reached ? PEER_PROBE_SLOW : PEER_PROBE_UNREACHABLE;
+    return PEER_PROBE_UNREACHABLE;
 }

@@ -163,20 +163,6 @@ static bool stop_for_clear_text(struct loop_state *st)
     return false;
 }
 
-unsigned loop_bound(const unsigned *bound)
-{
-    return *bound != 0 ? *bound : NODE_CONNECT_TIMEOUT_MS;
-}
-
-void loop_bound_after(unsigned *bound, bool timed_out)
-{
-    unsigned now = loop_bound(bound);
-    if (timed_out)
-        *bound = now >= HANDSHAKE_TIMEOUT_MAX_MS / 2 ? HANDSHAKE_TIMEOUT_MAX_MS : 2 * now;
-    else
-        *bound = now / 2 <= NODE_CONNECT_TIMEOUT_MS ? NODE_CONNECT_TIMEOUT_MS : now / 2;
-}
-
 /* Before the app node is up: one connection attempt, and with TLS the proof of what it
  * speaks. Returns false when the bounded wait is over (the loop has stopped). */
 static bool try_app_node(struct loop_state *st)
@@ -184,9 +170,7 @@ static bool try_app_node(struct loop_state *st)
     char err[512];
     if (loop_node_refusal_holds(st, monotonic_ms()))
         return true;
-    int rc = erlang_node_connect(st->node, loop_bound(&st->node_timeout_ms), err, sizeof err);
-    if (rc == 0 || rc == ERLANG_NODE_SLOW)
-        loop_bound_after(&st->node_timeout_ms, rc == ERLANG_NODE_SLOW);
+    int rc = erlang_node_connect(st->node, NODE_CONNECT_TIMEOUT_MS, err, sizeof err);
     if (rc == 0) {
         int proved = loop_prove_tls(st);
         if (proved < 0)

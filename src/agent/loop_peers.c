@@ -40,9 +40,7 @@ static enum look look_at_nodes(struct loop_state *st, int64_t now)
         strlist_clear(&nodes);
         LOG_DEBUG(st->log, "%s; reconnecting", err);
         char cerr[512];
-        int rc = erlang_node_connect(st->node, loop_bound(&st->node_timeout_ms), cerr, sizeof cerr);
-        if (rc == 0 || rc == ERLANG_NODE_SLOW)
-            loop_bound_after(&st->node_timeout_ms, rc == ERLANG_NODE_SLOW);
+        int rc = erlang_node_connect(st->node, NODE_CONNECT_TIMEOUT_MS, cerr, sizeof cerr);
         /* A restarted node may run clear text and close our TLS hello. */
         if (rc != 0 && loop_clear_text_after_failure(st, rc != ERLANG_NODE_SLOW) < 0)
             return LOOK_NODE_GONE; /* its distribution is stopped: st->clear_despite_tls */

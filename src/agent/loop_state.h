@@ -17,8 +17,7 @@
  * within this, not at the next discovery. A look costs about 0.5 ms of CPU (an rpc and the
  * status view), so once a second would break the idle target of 1 CPU-s an hour. */
 #define MESHED_LOOK_MS 10000
-#define NODE_CONNECT_TIMEOUT_MS 1000 /* a handshake's usual bound: see loop_bound */
-#define HANDSHAKE_TIMEOUT_MAX_MS 8000
+#define NODE_CONNECT_TIMEOUT_MS 1000
 #define REPEAT_LOG_MS 60000         /* a repeated error is logged at most this often */
 /* A peer that refused our cookie keeps refusing until it restarts (the cookie is fixed for a
  * node's life), and every refusal is a few lines in its log: try it rarely. */
@@ -62,8 +61,6 @@ struct loop_state {
     int64_t refused_retry_at;  /* a refusing node is dialled again then */
     unsigned node_refusals;    /* refused attempts in a row while waiting for the node */
     char node_refusal_said[1024]; /* the refusal last logged, so each is said once */
-    unsigned node_timeout_ms;     /* handshakes with the app node (loop_bound; 0: usual) */
-    unsigned verify_timeout_ms;   /* handshakes with peers we verify (peer_verify.c) */
 
     struct status_error last_error;
     time_t registered_at;
@@ -77,16 +74,6 @@ struct loop_state {
 #define NODE_ERR STATUS_ERROR_NODE
 #define REGISTRY_ERR STATUS_ERROR_REGISTRY
 #define PEER_ERR STATUS_ERROR_PEER
-
-/* The bound of the agent's next handshake of one kind (*bound: st->node_timeout_ms or
- * st->verify_timeout_ms), and what the last one's outcome does to it. A node short of CPU (a
- * busy cell, many TLS instances meshing at once) can take longer than the usual second for a
- * TLS handshake, and at a fixed bound every attempt would be given up and tried again, the
- * node's work on it wasted, so none would get through. So a handshake that timed out doubles
- * the bound, up to HANDSHAKE_TIMEOUT_MAX_MS, and one that completed halves it, down to
- * NODE_CONNECT_TIMEOUT_MS. A stop signal cuts any wait short (dist_socket's stop_fd). */
-unsigned loop_bound(const unsigned *bound);
-void loop_bound_after(unsigned *bound, bool timed_out);
 
 /* How long until the next discovery: see loop_poll_interval_ms. */
 int64_t loop_current_interval(const struct loop_state *st, int64_t now);

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#define VERIFY_TIMEOUT_MS 1000 /* a handshake on the container network takes milliseconds */
+
 /* Logs a failed check: each at debug, and the latest as a warning at most once a minute,
  * with how many failed since (a registry may list thousands that fail). */
 static void say_refused(struct loop_state *st, const char *err, int64_t now)
@@ -36,12 +38,7 @@ static bool passes_probe(struct loop_state *st, struct peer *p)
 {
     char err[512];
     int64_t now = monotonic_ms();
-    enum peer_probe result = erlang_node_probe_peer(st->node, p->name,
-                                                    loop_bound(&st->verify_timeout_ms), err,
-                                                    sizeof err);
-    if (result != PEER_PROBE_UNREACHABLE) /* a handshake that completed, or timed out */
-        loop_bound_after(&st->verify_timeout_ms, result == PEER_PROBE_SLOW);
-    switch (result) {
+    switch (erlang_node_probe_peer(st->node, p->name, VERIFY_TIMEOUT_MS, err, sizeof err)) {
     case PEER_PROBE_ACCEPTED:
         if (!p->verified)
             LOG_DEBUG(st->log, "%s passed our handshake (cookie%s, name)", p->name,

@@ -2,7 +2,6 @@
  * reports an errno), which dist_socket_error names. tests/e2e/tls-dist.bats,
  * tests/integration/tls.bats and agent.bats run them against real nodes. Also the capability
  * flags the handshake offers, which newer nodes require. */
-#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +16,6 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "agent/dist_socket.h"
@@ -163,63 +161,6 @@ static void a_connection_sends_without_delay(void **state)
     close(d.listen_fd);
 }
 
-static long long elapsed_ms(const struct timespec *since)
-{
-    struct timespec now;
-    assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &now), 0);
-    return (long long)(now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
-}
-
-/* A node that takes the connection and never answers: the attempt runs to its timeout, and
- * says it got as far as a TCP connection (the agent then waits longer next time). */
-static void a_silent_node_times_out_after_the_connection_was_made(void **state)
-{
-    (void)state;
-    assert_int_equal(ei_init(), 0);
-    int port, lfd = listener(&port);
-    struct dist_socket_setup setup;
-    dist_socket_setup_init(&setup, NULL);
-    ei_cnode ec;
-    assert_true(dist_socket_xinit(&ec, "127.0.0.1", "t", "t@127.0.0.1", "cookie", 1, &setup) >= 0);
-    struct timespec start;
-    assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &start), 0);
-    assert_true(ei_connect_host_port_tmo(&ec, "127.0.0.1", port, 300) < 0);
-    assert_int_equal(erl_errno, ETIMEDOUT);
-    assert_true(elapsed_ms(&start) >= 300);
-    assert_true(setup.reached);
-    assert_null(setup.live);
-    close(lfd);
-}
-
-/* A stop (the loop's signalfd readable) ends a handshake's wait at once, however long its
- * bound: a slow node never holds up the agent's stop promise. */
-static void a_stop_cuts_a_handshake_wait_short(void **state)
-{
-    (void)state;
-    assert_int_equal(ei_init(), 0);
-    int port, lfd = listener(&port);
-    int stop[2];
-    assert_int_equal(pipe(stop), 0);
-    assert_int_equal(write(stop[1], "x", 1), 1);
-    struct dist_socket_setup setup;
-    dist_socket_setup_init(&setup, NULL);
-    assert_int_equal(setup.stop_fd, -1);
-    setup.stop_fd = stop[0];
-    ei_cnode ec;
-    assert_true(dist_socket_xinit(&ec, "127.0.0.1", "t", "t@127.0.0.1", "cookie", 1, &setup) >= 0);
-    struct timespec start;
-    assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &start), 0);
-    assert_true(ei_connect_host_port_tmo(&ec, "127.0.0.1", port, 8000) < 0);
-    assert_true(elapsed_ms(&start) < 4000); /* not the 8 s bound (a loaded machine is slow) */
-    assert_int_not_equal(erl_errno, ETIMEDOUT);
-    assert_null(setup.live);
-    char byte;
-    assert_int_equal(read(stop[0], &byte, 1), 1); /* left unread for the loop */
-    close(stop[0]);
-    close(stop[1]);
-    close(lfd);
-}
-
 /* The listening side of the_handshake_offers_what_otp_26_to_28_require: reads the dialler's
  * first handshake packet (send_name) and keeps its tag and capability flags. */
 struct named {
@@ -294,8 +235,6 @@ int main(void)
         cmocka_unit_test(without_an_app_guid_no_node_is_accepted_and_the_error_says_why),
         cmocka_unit_test(a_closed_port_is_no_error_and_leaves_nothing_open),
         cmocka_unit_test(a_connection_sends_without_delay),
-        cmocka_unit_test(a_silent_node_times_out_after_the_connection_was_made),
-        cmocka_unit_test(a_stop_cuts_a_handshake_wait_short),
         cmocka_unit_test(the_handshake_offers_what_otp_26_to_28_require),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,13 +34,11 @@ struct world {
 /* The fakes: who was probed, what the node was asked to dial. */
 static struct strlist probed, dialled;
 static enum peer_probe (*verdict)(const char *peer);
-static unsigned last_timeout_ms; /* the bound the last probe was given */
 
 static enum peer_probe fake_probe(struct erlang_node *node, const char *peer,
                                   unsigned timeout_ms, char *err, size_t errlen)
 {
-    (void)node;
-    last_timeout_ms = timeout_ms;
+    (void)node, (void)timeout_ms;
     assert_int_equal(strlist_add(&probed, peer), 0);
     enum peer_probe v = verdict(peer);
     if (v == PEER_PROBE_WRONG_NAME)
@@ -202,47 +200,6 @@ static void a_peer_that_passes_is_dialled_and_not_probed_again(void **state)
     assert_string_equal(dialled.items[0], names[0]);
 }
 
-static enum peer_probe all_slow(const char *peer)
-{
-    (void)peer;
-    return PEER_PROBE_SLOW;
-}
-
-/* Peers short of CPU: each handshake that runs out of time doubles the next one's bound (up
- * to 8 s), so a mesh of slow TLS nodes still gets through; the peer is not dialled meanwhile.
- * Completed handshakes bring the bound back down; a port that does not answer leaves it. */
-static void a_timed_out_handshake_gives_the_next_one_longer(void **state)
-{
-    struct world *w = *state;
-    const char *names[] = {"chat@10.0.0.5", "chat@10.0.0.6"};
-    want(w, names, 2);
-    char err[256];
-    int64_t later = monotonic_ms() + 60000;
-    verdict = all_slow;
-    unsigned seen[6];
-    for (size_t i = 0; i < 6; i++) {
-        assert_int_equal(loop_dial_peer(&w->st, names[i % 2], later, err, sizeof err), DIAL_HELD);
-        seen[i] = last_timeout_ms;
-    }
-    assert_int_equal(seen[0], 1000);
-    assert_int_equal(seen[1], 2000);
-    assert_int_equal(seen[2], 4000);
-    assert_int_equal(seen[3], 8000);
-    assert_int_equal(seen[4], 8000); /* the cap */
-    assert_int_equal(dialled.len, 0);
-    assert_true(peer_set_find(&w->st.peers, names[0])->unreachable);
-    verdict = nobody_there;
-    assert_int_equal(loop_dial_peer(&w->st, names[0], later, err, sizeof err), DIAL_HELD);
-    assert_int_equal(loop_dial_peer(&w->st, names[0], later, err, sizeof err), DIAL_HELD);
-    assert_int_equal(last_timeout_ms, 8000);
-    verdict = all_pass;
-    assert_int_equal(loop_dial_peer(&w->st, names[0], later, err, sizeof err), DIAL_ASKED);
-    assert_int_equal(loop_dial_peer(&w->st, names[1], later, err, sizeof err), DIAL_ASKED);
-    assert_int_equal(last_timeout_ms, 4000);
-    assert_int_equal(loop_bound(&w->st.verify_timeout_ms), 2000);
-    assert_int_equal(loop_bound(&w->st.node_timeout_ms), 1000); /* the node's is its own */
-}
-
 static void a_new_peer_that_does_not_answer_waits_for_its_port(void **state)
 {
     struct world *w = *state;
@@ -314,8 +271,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_peer_giving_another_name_is_never_dialled_and_said_once,
                                         setup_world, teardown_world),
         cmocka_unit_test_setup_teardown(a_peer_that_passes_is_dialled_and_not_probed_again,
-                                        setup_world, teardown_world),
-        cmocka_unit_test_setup_teardown(a_timed_out_handshake_gives_the_next_one_longer,
                                         setup_world, teardown_world),
         cmocka_unit_test_setup_teardown(a_new_peer_that_does_not_answer_waits_for_its_port,
                                         setup_world, teardown_world),
