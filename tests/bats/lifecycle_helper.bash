@@ -38,26 +38,31 @@ lifecycle_setup() {
     mkdir -p "$PROBE_HOME"
 }
 
-# Ends every process of this test (all of them run in the test's namespace), then the
-# namespace itself.
+# Ends every process of this test (all of them run in the test's namespace), SIGTERM first,
+# then SIGKILL for what is left, then the namespace itself. Fails when a process outlives
+# both or the namespace cannot be deleted.
 lifecycle_teardown() {
     [ -n "${LIFECYCLE_NS-}" ] || return 0
-    local pids deadline
-    # Teardown: any of these processes may be gone already, so failures to signal are fine.
-    pids=$(ip netns pids "$LIFECYCLE_NS" 2>/dev/null || true)
-    if [ -n "$pids" ]; then
-        # Teardown: a process may have exited since it was listed; the wait below checks.
+    [ -e "/run/netns/$LIFECYCLE_NS" ] || return 0 # the test failed before it made it
+    local signal pids deadline
+    for signal in TERM KILL; do
+        pids=$(ip netns pids "$LIFECYCLE_NS")
+        [ -n "$pids" ] || break
+        # One may exit between the listing and the signal (kill then fails for it alone);
+        # whether all are gone is checked below.
         # shellcheck disable=SC2086 # one pid per word
-        kill -TERM $pids 2>/dev/null || true
+        kill -"$signal" $pids 2>/dev/null || true
         deadline=$((SECONDS + 10))
-        while [ -n "$(ip netns pids "$LIFECYCLE_NS" 2>/dev/null)" ] && [ "$SECONDS" -lt "$deadline" ]; do
+        while [ -n "$(ip netns pids "$LIFECYCLE_NS")" ] && [ "$SECONDS" -lt "$deadline" ]; do
             sleep 0.1
         done
-        pids=$(ip netns pids "$LIFECYCLE_NS" 2>/dev/null || true)
-        # shellcheck disable=SC2086 # one pid per word; one may exit between list and kill
-        [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+    done
+    pids=$(ip netns pids "$LIFECYCLE_NS")
+    if [ -n "$pids" ]; then
+        echo "teardown: processes outlive SIGKILL in $LIFECYCLE_NS:" $pids >&2
+        return 1
     fi
-    ip netns del "$LIFECYCLE_NS" 2>/dev/null || true # a test may have failed before creating it
+    ip netns del "$LIFECYCLE_NS"
 }
 
 in_ns() {

@@ -44,12 +44,7 @@ setup() {
 
 # Each case stops its instances: the next one starts on a quiet machine.
 teardown() {
-    local n
-    for n in "${COMPAT_INSTANCES[@]}"; do
-        # Every instance must be removed even when one removal fails (a case that failed may
-        # have left it half torn down); foundation's sweep reports what stays behind.
-        e2e_destroy_container "$n" || true
-    done
+    e2e_remove_instances "${COMPAT_INSTANCES[@]}"
 }
 
 # compat_phoenix_like_app DIR: the elixir-app fixture with phx.gen.release's files, written as

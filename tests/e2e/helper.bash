@@ -20,6 +20,8 @@
 #   e2e_beam_pid N                       the PID of instance N's BEAM
 #   e2e_wait_exit N SECONDS              bounded wait for instance N's app process to exit
 #   e2e_destroy_container N              SIGKILL what is left in instance N, remove it
+#   e2e_remove_instances N...            teardown: destroy those of the listed instances that
+#                                        are still there; fails if one cannot be removed
 #   e2e_registered_ips                   the addresses the registry double lists
 #   e2e_view N                           instance N's {"current_node","connected_nodes"}
 #   e2e_full_mesh N...                   every listed instance sees exactly the others
@@ -232,9 +234,25 @@ e2e_destroy_container() {
     local ns pids
     ns=$(foundation_ns "$1") || return 1
     pids=$(ip netns pids "$ns")
-    # shellcheck disable=SC2086 # one PID per word; a process may have exited meanwhile
-    [[ -z $pids ]] || kill -KILL $pids 2>/dev/null || true
+    # One may exit between the listing and the kill (kill then fails for it alone): then the
+    # wait asserts that none is left.
+    # shellcheck disable=SC2086 # one PID per word
+    [[ -z $pids ]] || kill -KILL $pids 2>/dev/null ||
+        foundation_wait 5 "the processes of instance $1 to die" foundation_instance_empty "$1" ||
+        return 1
     foundation_remove_instance "$1"
+}
+
+# e2e_remove_instances N...: a teardown's cleanup. Destroys those of the listed instances
+# that are still there (a case may have removed one, or failed before starting it), every one
+# of them even when one fails; fails if any could not be removed.
+e2e_remove_instances() {
+    local n status=0
+    for n in "$@"; do
+        [[ -e /run/netns/$(foundation_ns "$n") ]] || continue
+        e2e_destroy_container "$n" || status=1
+    done
+    return "$status"
 }
 
 # e2e_registered_ips: the ipAddr of every instance the registry double lists now, sorted.

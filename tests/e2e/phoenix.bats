@@ -51,15 +51,10 @@ setup() {
     STARTED=()
 }
 
-# Each case stops its instances, so at most two run at a time.
+# Each case removes its instances (the platform's SIGKILL, then the container), so at most
+# two run at a time.
 teardown() {
-    local n
-    for n in "${STARTED[@]}"; do
-        # A case may end with its instance already gone (that is what some assert), and every
-        # instance must still be removed: neither step may stop the others.
-        e2e_stop_instance "$n" KILL 2>/dev/null || true
-        e2e_destroy_container "$n" || true
-    done
+    e2e_remove_instances "${STARTED[@]}"
 }
 
 # start_pair APP FIRST [cf-launch options]: instances FIRST and FIRST+1 of APP. The apps

@@ -247,6 +247,13 @@ _foundation_ns_empty() {
     [[ -z $(ip netns pids "$1" 2>/dev/null) ]]
 }
 
+# foundation_instance_empty N: no process runs in instance N.
+foundation_instance_empty() {
+    local ns
+    ns=$(foundation_ns "$1") || return 1
+    _foundation_ns_empty "$ns"
+}
+
 # _foundation_delete_ns NS: kill its processes, delete it and its /etc/netns overlay.
 _foundation_delete_ns() {
     local ns=$1 status=0
