@@ -54,3 +54,16 @@ void strlist_clear(struct strlist *list)
     list->items = NULL;
     list->len = list->cap = 0;
 }
+
+int strlist_assign(struct strlist *list, const struct strlist *from)
+{
+    struct strlist copy = {0};
+    for (size_t i = 0; i < from->len; i++)
+        if (strlist_add(&copy, from->items[i]) != 0) {
+            strlist_clear(&copy);
+            return -1;
+        }
+    strlist_clear(list);
+    *list = copy;
+    return 0;
+}

@@ -20,5 +20,7 @@ bool strlist_contains(const struct strlist *list, const char *s);
  * there. */
 bool strlist_remove(struct strlist *list, const char *s);
 void strlist_clear(struct strlist *list);
+/* Makes *list a copy of *from. Returns -1 when out of memory, with *list as it was. */
+int strlist_assign(struct strlist *list, const struct strlist *from);
 
 #endif

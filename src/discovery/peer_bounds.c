@@ -276,19 +276,6 @@ static size_t rotate(const struct peer_bounds *b, const struct pass *ps, size_t 
     return m;
 }
 
-static int remember(struct peer_bounds *b, const struct strlist *out)
-{
-    struct strlist copy = {0};
-    for (size_t i = 0; i < out->len; i++)
-        if (strlist_add(&copy, out->items[i]) != 0) {
-            strlist_clear(&copy);
-            return -1;
-        }
-    strlist_clear(&b->taken);
-    b->taken = copy;
-    return 0;
-}
-
 int peer_bounds_apply(struct peer_bounds *b, struct strlist *peers,
                       const struct strlist *verified, int64_t now_ms)
 {
@@ -325,7 +312,7 @@ int peer_bounds_apply(struct peer_bounds *b, struct strlist *peers,
         bound_rate(b, &ps, passed_before, now_ms, &dropped[PEER_BOUND_RATE], &first_cut);
         rc = keep_only(peers, keep, &out);
         if (rc == 0)
-            rc = remember(b, &out);
+            rc = strlist_assign(&b->taken, &out);
         if (rc != 0) {
             b->window_start_ms = saved_start;
             b->new_in_window = saved_new;
@@ -364,15 +351,7 @@ struct bounded {
 static int bounded_tell_verified(void *state, const struct strlist *names)
 {
     struct bounded *w = state;
-    struct strlist copy = {0};
-    for (size_t i = 0; i < names->len; i++)
-        if (strlist_add(&copy, names->items[i]) != 0) {
-            strlist_clear(&copy);
-            return -1;
-        }
-    strlist_clear(&w->verified);
-    w->verified = copy;
-    return 0;
+    return strlist_assign(&w->verified, names);
 }
 
 static enum registry_status bounded_register(void *state, int64_t now_ms, char *err,

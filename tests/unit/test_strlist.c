@@ -43,11 +43,31 @@ static void removes_one_copy_and_says_when_nothing_was_there(void **state)
     assert_false(strlist_remove(&list, "a@10.0.0.1")); /* an empty list */
 }
 
+static void assigning_replaces_the_list_with_a_copy(void **state)
+{
+    (void)state;
+    struct strlist list = {0}, from = {0};
+    assert_int_equal(strlist_add(&list, "old@10.0.0.1"), 0);
+    assert_int_equal(strlist_add(&from, "a@10.0.0.2"), 0);
+    assert_int_equal(strlist_add(&from, "b@10.0.0.3"), 0);
+    assert_int_equal(strlist_assign(&list, &from), 0);
+    assert_int_equal(list.len, 2);
+    assert_string_equal(list.items[0], "a@10.0.0.2");
+    assert_string_equal(list.items[1], "b@10.0.0.3");
+    assert_ptr_not_equal(list.items[0], from.items[0]); /* a copy: from stays the caller's */
+    struct strlist empty = {0};
+    assert_int_equal(strlist_assign(&list, &empty), 0);
+    assert_int_equal(list.len, 0);
+    strlist_clear(&list);
+    strlist_clear(&from);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(removing_keeps_the_others_in_order),
         cmocka_unit_test(removes_one_copy_and_says_when_nothing_was_there),
+        cmocka_unit_test(assigning_replaces_the_list_with_a_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
