@@ -110,34 +110,6 @@ char *launch_find_mix_release(const char *app_dir)
     return found;
 }
 
-/* <root>/releases/<vsn> for the release script <root>/bin/<name>, into buf. */
-static int release_vsn_dir(const char *script, char *buf, size_t buflen, char *err,
-                           size_t errlen)
-{
-    char root[PATH_MAX], data_path[PATH_MAX], *data = NULL;
-    if (snprintf(root, sizeof root, "%s", script) >= (int)sizeof root)
-        return set_error(err, errlen, "release path too long: %s", script);
-    for (int up = 0; up < 2; up++) {
-        char *slash = strrchr(root, '/');
-        if (slash == NULL || slash == root)
-            return set_error(err, errlen, "cannot find the release root above %s", script);
-        *slash = '\0';
-    }
-    if (snprintf(data_path, sizeof data_path, "%s/releases/start_erl.data", root) >=
-        (int)sizeof data_path)
-        return set_error(err, errlen, "release path too long: %s", root);
-    if (fs_read_file(data_path, 4096, &data, NULL, err, errlen) != 0)
-        return -1;
-    char erts_vsn[128], rel_vsn[128];
-    int fields = sscanf(data, "%127s %127s", erts_vsn, rel_vsn);
-    free(data);
-    if (fields != 2 || strchr(rel_vsn, '/') != NULL)
-        return set_error(err, errlen, "%s is not \"ERTS_VSN REL_VSN\"", data_path);
-    if (snprintf(buf, buflen, "%s/releases/%s", root, rel_vsn) >= (int)buflen)
-        return set_error(err, errlen, "release path too long: %s", root);
-    return 0;
-}
-
 /* The release's args file (the user's RELEASE_VM_ARGS-like override, else vsn_dir/name)
  * without name and cookie, as run file out_name. Returns 1 written, 0 no such file, -1. */
 static int write_filtered_args(const struct launch_plan *plan, const char *vsn_dir,

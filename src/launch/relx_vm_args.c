@@ -25,18 +25,11 @@ static bool line_starts_with_flag(const char *line, size_t len, const char *flag
            (len == flen || line[flen] == ' ' || line[flen] == '\t' || line[flen] == '\r');
 }
 
-int relx_source_vm_args(const char *script, char *const *env, char *buf, size_t buflen,
-                        char *err, size_t errlen)
+int release_vsn_dir(const char *script, char *buf, size_t buflen, char *err, size_t errlen)
 {
-    const char *user = env_lookup(env, "VMARGS_PATH");
-    if (user && *user) {
-        if (snprintf(buf, buflen, "%s", user) >= (int)buflen)
-            goto too_long;
-        return 0;
-    }
-    char root[PATH_MAX], data_path[PATH_MAX];
+    char root[PATH_MAX], data_path[PATH_MAX], *data = NULL;
     if (snprintf(root, sizeof root, "%s", script) >= (int)sizeof root)
-        goto too_long;
+        return set_error(err, errlen, "release path too long: %s", script);
     for (int up = 0; up < 2; up++) { /* <root>/bin/<script> -> <root> */
         char *slash = strrchr(root, '/');
         if (slash == NULL || slash == root)
@@ -45,8 +38,7 @@ int relx_source_vm_args(const char *script, char *const *env, char *buf, size_t 
     }
     if (snprintf(data_path, sizeof data_path, "%s/releases/start_erl.data", root) >=
         (int)sizeof data_path)
-        goto too_long;
-    char *data = NULL;
+        return set_error(err, errlen, "release path too long: %s", root);
     if (fs_read_file(data_path, 4096, &data, NULL, err, errlen) != 0)
         return -1;
     char erts_vsn[128], rel_vsn[128];
@@ -54,11 +46,26 @@ int relx_source_vm_args(const char *script, char *const *env, char *buf, size_t 
     free(data);
     if (fields != 2 || strchr(rel_vsn, '/') != NULL)
         return set_error(err, errlen, "%s is not \"ERTS_VSN REL_VSN\"", data_path);
-    if (snprintf(buf, buflen, "%s/releases/%s/vm.args", root, rel_vsn) >= (int)buflen)
-        goto too_long;
+    if (snprintf(buf, buflen, "%s/releases/%s", root, rel_vsn) >= (int)buflen)
+        return set_error(err, errlen, "release path too long: %s", root);
     return 0;
-too_long:
-    return set_error(err, errlen, "release path too long: %s", script);
+}
+
+int relx_source_vm_args(const char *script, char *const *env, char *buf, size_t buflen,
+                        char *err, size_t errlen)
+{
+    const char *user = env_lookup(env, "VMARGS_PATH");
+    char vsn_dir[PATH_MAX];
+    if (user && *user) {
+        if (snprintf(buf, buflen, "%s", user) >= (int)buflen)
+            return set_error(err, errlen, "release path too long: %s", user);
+        return 0;
+    }
+    if (release_vsn_dir(script, vsn_dir, sizeof vsn_dir, err, errlen) != 0)
+        return -1;
+    if (snprintf(buf, buflen, "%s/vm.args", vsn_dir) >= (int)buflen)
+        return set_error(err, errlen, "release path too long: %s", script);
+    return 0;
 }
 
 int relx_render_vm_args(const char *source_path, const char *node_name,

@@ -10,6 +10,11 @@
 
 #include "common/strbuf.h"
 
+/* <root>/releases/<vsn> for the release script <root>/bin/<name> (relx and Mix releases
+ * share the layout), with vsn from <root>/releases/start_erl.data. Into buf; returns 0, or
+ * -1 with one line in err. */
+int release_vsn_dir(const char *script, char *buf, size_t buflen, char *err, size_t errlen);
+
 /* The release's own vm.args: $VMARGS_PATH from env if the user set one, else
  * <release>/releases/<vsn>/vm.args for the release script <release>/bin/<app>, with vsn from
  * releases/start_erl.data. Into buf; returns 0, or -1 with one line in err. */
